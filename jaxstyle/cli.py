@@ -1,0 +1,57 @@
+"""Flags shared by `scripts/texture.py` and `scripts/stylize.py`, and their main."""
+
+import os
+import sys
+
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from jaxstyle import pipeline
+from jaxstyle.errors import InputError
+
+CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+
+def define_flags(*, content: bool) -> None:
+  """Defines the flags of a synthesis script; `content` adds `--content`."""
+  config_flags.DEFINE_config_file(
+      "config", os.path.join(CONFIGS_DIR, "default.py"),
+      "Config file (configs/*.py). Override any key with --config.KEY=VALUE, e.g. "
+      "--config.iterations=500 --config.net.kernel_size=101; unknown keys are refused.",
+      lock_config=True)
+  flags.DEFINE_list("style", [], "Style audio file(s), comma-separated (wav, flac, ogg, mp3; "
+                    "any rate and channels). Several files form one multi-texture target."
+                    + ("" if content else " Default: a built-in procedural example sound."))
+  if content:
+    flags.DEFINE_string("content", None, "Content audio file (required).", required=True)
+  flags.DEFINE_float("duration", None,
+                     "Seconds of output. Texture: default the longest style clip; any length "
+                     "for net.orientation=freq or 2d, the style's length for time. Style "
+                     "transfer: the content is cut to this length (default: all of it).")
+  flags.DEFINE_string("output_dir", "out", "Directory for NAME.wav, NAME.png and NAME.json.")
+  flags.DEFINE_string("name", None, "Output file stem (default: from the input file names).")
+  flags.DEFINE_integer("seed", 0, "Seed of the noise init and of Griffin-Lim's initial phases "
+                       "(the network's weights use config.net.seed).")
+  flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle", "jax"),
+                      "Directory of JAX's persistent compilation cache, so a second run does "
+                      "not recompile; empty to disable.")
+
+
+def main(argv: list[str]) -> int:
+  """Runs `pipeline.run` from the flags; a bad input prints one `error:` line, exits 1."""
+  if len(argv) > 1:
+    print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
+    return 2
+  f = flags.FLAGS
+  logging.set_verbosity(logging.INFO)
+  if f.compilation_cache:
+    pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
+  try:
+    pipeline.run(f.config, style_paths=f.style, content_path=f["content"].value if "content" in f
+                 else None, duration_s=f.duration, output_dir=f.output_dir, name=f.name,
+                 seed=f.seed)
+  except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  return 0

@@ -1,0 +1,130 @@
+"""The configuration schema: every key, its default and its check.
+
+`configs/*.py` start from `base()` and change a few fields; `check` rejects unknown
+keys and bad values with an `InputError` naming the key.
+"""
+
+import functools
+
+import ml_collections
+
+from jaxstyle import nets
+from jaxstyle import optimize
+from jaxstyle.errors import InputError
+
+
+def base() -> ml_collections.ConfigDict:
+  """A small, fast network; the papers' settings are in `configs/`."""
+  c = ml_collections.ConfigDict()
+  # Front-end.
+  c.sample_rate = 22050  # Hz; input audio is resampled to it.
+  c.n_fft = 1024  # samples
+  c.hop_length = 256  # samples
+  c.log_max = 7.0  # log1p magnitudes in [0, log_max] map to [0, 1].
+  # Network (frozen; random from net.seed unless `params` names a checkpoint).
+  c.net = ml_collections.ConfigDict()
+  c.net.orientation = "freq"  # freq | time | 2d
+  c.net.stacks = 2
+  c.net.channels = 512  # per stack
+  c.net.kernel_size = 11
+  c.net.pooling = "max"  # max | avg
+  c.net.seed = 0
+  c.style_layers = "relu1,relu2"  # comma-separated tap names
+  # Objective: content_weight * content + style_weight * style + bound_weight * bound.
+  # The content keys apply to style transfer only; texture synthesis ignores them.
+  c.content_layers = "relu2"
+  c.style_weight = 1e8
+  c.content_weight = 1.0
+  c.bound_weight = 1e-3
+  c.init = "content"  # content | noise: the start of style transfer (textures: noise)
+  # Optimiser.
+  c.solver = "jaxopt"  # jaxopt | optax
+  c.iterations = 100  # L-BFGS iterations (each may evaluate the loss several times)
+  c.history_size = 10  # L-BFGS memory
+  c.log_every = 10  # iterations between progress lines
+  # Phase reconstruction (fast Griffin-Lim).
+  c.phase_iterations = 100
+  c.phase_momentum = 0.99
+  return c
+
+
+def huzaifah2019() -> ml_collections.ConfigDict:
+  """Huzaifah & Wyse (2019): 3 stacks of 4096, kernel 11, 500 iterations, random net.
+
+  Weights of a random net with content init (1, 1e8, 1e-3); style relu1 + relu2,
+  content relu3.
+  """
+  c = base()
+  c.net.stacks = 3
+  c.net.channels = 4096
+  c.style_layers = "relu1,relu2"
+  c.content_layers = "relu3"
+  c.style_weight = 1e8
+  c.iterations = 500
+  c.log_every = 1
+  return c
+
+
+def _layers(value: str, key: str, stacks: int) -> tuple[str, ...]:
+  layers = tuple(s.strip() for s in value.split(",") if s.strip())
+  for layer in layers:
+    try:
+      depth = nets.tap_depth(layer)
+    except ValueError as e:
+      raise InputError(f"config.{key}: {e}") from None
+    if depth > stacks:
+      raise InputError(f"config.{key}: layer {layer!r} needs {depth} stacks, "
+                       f"but net.stacks is {stacks}")
+  return layers
+
+
+def style_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The style layers of a checked config, e.g. `("relu1", "relu2")`."""
+  return _layers(c.style_layers, "style_layers", c.net.stacks)
+
+
+def content_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The content layers of a checked config (may be empty)."""
+  return _layers(c.content_layers, "content_layers", c.net.stacks)
+
+
+def _unknown_keys(c, ref, prefix=""):
+  for k in c.keys():
+    if k not in ref:
+      yield prefix + k
+    elif isinstance(ref[k], ml_collections.ConfigDict):
+      if not isinstance(c[k], ml_collections.ConfigDict):
+        yield prefix + k
+      else:
+        yield from _unknown_keys(c[k], ref[k], prefix + k + ".")
+
+
+def check(c: ml_collections.ConfigDict) -> None:
+  """Raises `InputError` naming the first unknown key or bad value of `c`."""
+  unknown = list(_unknown_keys(c, base()))
+  if unknown:
+    raise InputError(f"unknown config key(s): {', '.join(unknown)} "
+                     f"(known: {', '.join(sorted(base().keys()))})")
+  choices = {"net.orientation": nets.ORIENTATIONS, "net.pooling": nets.POOLINGS,
+             "solver": optimize.SOLVERS, "init": ("noise", "content")}
+  for key, allowed in choices.items():
+    value = functools.reduce(getattr, key.split("."), c)
+    if value not in allowed:
+      raise InputError(f"config.{key} must be one of {allowed}, got {value!r}")
+  positive = {"sample_rate": c.sample_rate, "n_fft": c.n_fft, "hop_length": c.hop_length,
+              "log_max": c.log_max, "iterations": c.iterations, "history_size": c.history_size,
+              "log_every": c.log_every, "net.stacks": c.net.stacks,
+              "net.channels": c.net.channels, "net.kernel_size": c.net.kernel_size}
+  for key, value in positive.items():
+    if not value > 0:
+      raise InputError(f"config.{key} must be positive, got {value!r}")
+  if c.hop_length > c.n_fft:
+    raise InputError(f"config.hop_length ({c.hop_length}) must not exceed n_fft ({c.n_fft})")
+  for key in ("style_weight", "content_weight", "bound_weight", "phase_iterations"):
+    if c[key] < 0:
+      raise InputError(f"config.{key} must be >= 0, got {c[key]!r}")
+  if not 0 <= c.phase_momentum < 1:
+    raise InputError(f"config.phase_momentum must be in [0, 1), got {c.phase_momentum!r}")
+  content_layers(c)
+  if not style_layers(c):
+    raise InputError("config.style_layers is empty")

@@ -1,0 +1,138 @@
+"""Spectral front-end in pure JAX: STFT, inverse STFT, magnitude and log scaling.
+
+Shapes are time-major: a waveform is `[..., samples]` and a spectrogram is
+`[..., time, freq]` with `freq = n_fft // 2 + 1`. (librosa returns `[freq, time]`;
+we transpose only in tests and plots.)
+
+With `center=True` the signal is zero-padded by `n_fft // 2` on both sides (librosa's
+default `pad_mode="constant"`), so the frame count is `1 + samples // hop_length`.
+
+Every function is pure and safe under `jit`, `vmap` and `grad`; size arguments
+(`n_fft`, `hop_length`, ...) must be static under `jit`.
+"""
+
+import jax.numpy as jnp
+import numpy as np
+
+# The reference code maps log1p magnitudes from [0, LOG_MAX] to [0, 1].
+LOG_MAX = 7.0
+
+
+def hann_window(win_length: int, n_fft: int) -> np.ndarray:
+  """Periodic Hann window of `win_length`, zero-padded at both ends to `[n_fft]`.
+
+  This is `scipy.signal.get_window("hann", win_length, fftbins=True)` centred in
+  `n_fft` samples, as librosa does.
+  """
+  if not 0 < win_length <= n_fft:
+    raise ValueError(f"win_length must be in (0, n_fft={n_fft}], got {win_length}")
+  n = np.arange(win_length)
+  window = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / win_length)
+  left = (n_fft - win_length) // 2
+  return np.pad(window, (left, n_fft - win_length - left)).astype(np.float32)
+
+
+def num_frames(num_samples: int, *, hop_length: int, n_fft: int, center: bool = True) -> int:
+  """Frame count: `1 + samples // hop` if centred, else `1 + (samples - n_fft) // hop`."""
+  if center:
+    return 1 + num_samples // hop_length
+  return 1 + (num_samples - n_fft) // hop_length
+
+
+def _frame_index(n_frames: int, n_fft: int, hop_length: int) -> np.ndarray:
+  """`[n_frames, n_fft]` sample indices of each frame."""
+  return hop_length * np.arange(n_frames)[:, None] + np.arange(n_fft)[None, :]
+
+
+def stft(
+    x: jnp.ndarray,
+    *,
+    n_fft: int,
+    hop_length: int,
+    win_length: int | None = None,
+    center: bool = True,
+) -> jnp.ndarray:
+  """Short-time Fourier transform with a Hann window, as `librosa.stft`.
+
+  Args:
+    x: waveform `[..., samples]`.
+    n_fft: FFT size in samples.
+    hop_length: hop between frames in samples.
+    win_length: Hann window length (default `n_fft`), centred in the frame.
+    center: zero-pad `n_fft // 2` samples at both ends, so frame `t` is centred on
+      sample `t * hop_length`.
+
+  Returns:
+    Complex spectrogram `[..., time, freq]`, `time = num_frames(samples, ...)`,
+    `freq = n_fft // 2 + 1`.
+  """
+  window = hann_window(win_length or n_fft, n_fft)
+  if center:
+    pad = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)]
+    x = jnp.pad(x, pad)
+  if x.shape[-1] < n_fft:
+    raise ValueError(f"signal of {x.shape[-1]} samples is shorter than n_fft={n_fft}")
+  n_frames = 1 + (x.shape[-1] - n_fft) // hop_length
+  frames = x[..., _frame_index(n_frames, n_fft, hop_length)]
+  return jnp.fft.rfft(frames * window, n=n_fft, axis=-1)
+
+
+def istft(
+    spec: jnp.ndarray,
+    *,
+    n_fft: int,
+    hop_length: int,
+    win_length: int | None = None,
+    center: bool = True,
+    length: int | None = None,
+) -> jnp.ndarray:
+  """Inverse STFT by weighted overlap-add, as `librosa.istft`.
+
+  Args:
+    spec: complex spectrogram `[..., time, freq]`, `freq = n_fft // 2 + 1`.
+    n_fft, hop_length, win_length, center: as given to `stft`.
+    length: output length in samples (zero-padded or cut); by default
+      `hop_length * (time - 1)` if centred.
+
+  Returns:
+    Waveform `[..., samples]`.
+  """
+  window = hann_window(win_length or n_fft, n_fft)
+  n_frames = spec.shape[-2]
+  frames = jnp.fft.irfft(spec, n=n_fft, axis=-1) * window
+  total = n_fft + hop_length * (n_frames - 1)
+  index = _frame_index(n_frames, n_fft, hop_length)
+  y = jnp.zeros(frames.shape[:-2] + (total,), frames.dtype).at[..., index].add(frames)
+  # Window sum-square normalisation, where it is not (numerically) zero.
+  wss = np.bincount(index.ravel(), np.broadcast_to(window**2, index.shape).ravel(), total)
+  nonzero = wss > np.finfo(np.float32).tiny
+  y = y * np.where(nonzero, 1.0 / np.where(nonzero, wss, 1.0), 1.0).astype(np.float32)
+  start = n_fft // 2 if center else 0
+  if length is None:
+    return y[..., start : total - start]
+  y = y[..., start : start + length]
+  return jnp.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, length - y.shape[-1])])
+
+
+def magnitude(spec: jnp.ndarray) -> jnp.ndarray:
+  """`|spec|`, with a zero (not NaN) gradient where `spec == 0`. Same shape."""
+  power = jnp.real(spec) ** 2 + jnp.imag(spec) ** 2
+  safe = jnp.where(power > 0, power, 1.0)
+  return jnp.where(power > 0, jnp.sqrt(safe), 0.0)
+
+
+def compress(mag: jnp.ndarray, *, log_max: float = LOG_MAX) -> jnp.ndarray:
+  """Network scale: `log1p(mag) / log_max`, mapping `[0, log_max]` nats to `[0, 1]`."""
+  return jnp.log1p(mag) / log_max
+
+
+def decompress(x: jnp.ndarray, *, log_max: float = LOG_MAX) -> jnp.ndarray:
+  """Exact inverse of `compress`: `expm1(x * log_max)`."""
+  return jnp.expm1(x * log_max)
+
+
+def spectrogram(
+    x: jnp.ndarray, *, n_fft: int, hop_length: int, log_max: float = LOG_MAX
+) -> jnp.ndarray:
+  """Waveform `[..., samples]` -> network-scale spectrogram `[..., time, freq]`."""
+  return compress(magnitude(stft(x, n_fft=n_fft, hop_length=hop_length)), log_max=log_max)

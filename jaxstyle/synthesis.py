@@ -1,0 +1,137 @@
+"""Texture synthesis and style transfer on network-scale spectrograms `[time, freq]`.
+
+`synthesize` optimises a spectrogram with L-BFGS so that its Gram matrices at the
+style layers match those of the style clip(s) and, for style transfer, its features
+at the content layers match the content's. The network is frozen; only the
+spectrogram is differentiated.
+"""
+
+from collections.abc import Sequence
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxstyle import config as config_lib
+from jaxstyle import losses
+from jaxstyle import nets
+from jaxstyle import optimize
+from jaxstyle.errors import InputError
+
+# Noise init, as the reference code: uniform in [0, NOISE_INIT_SCALE).
+NOISE_INIT_SCALE = 0.1
+
+
+def make_net(c: ml_collections.ConfigDict) -> nets.StackedConv:
+  """The network a config describes."""
+  return nets.StackedConv(orientation=c.net.orientation, channels=(c.net.channels,) * c.net.stacks,
+                          kernel_size=c.net.kernel_size, pooling=c.net.pooling)
+
+
+def init_variables(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> dict:
+  """Frozen random variables of the config's network for `[n_frames, n_freq]` inputs."""
+  in_shape = {"freq": (1, 8, n_freq), "time": (1, n_freq, n_frames), "2d": (1, 8, 8, 1)}
+  return nets.init(make_net(c), c.net.seed, in_shape[c.net.orientation])
+
+
+@functools.cache
+def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
+              content_layers: tuple[str, ...], weights: tuple[float, float, float]):
+  """`fun(x, variables, style_grams, content_features) -> (total, terms)`.
+
+  `x` is a spectrogram `[time, freq]`; `weights` are (style, content, bound).
+  Cached, so equal settings share one compiled solver step.
+  """
+  until = max(style_layers + content_layers, key=nets.tap_depth)
+  style_weight, content_weight, bound_weight = weights
+
+  def fun(x, variables, style_grams, content_features):
+    feats = net.apply(variables, nets.net_input(x, net.orientation)[None], until=until)
+    terms = losses.loss_terms(x, feats, style_grams=style_grams,
+                              content_features=content_features)
+    total = losses.total_loss(terms, style_weight=style_weight, content_weight=content_weight,
+                              bound_weight=bound_weight)
+    return total, terms
+
+  return fun
+
+
+def features(net: nets.StackedConv, variables: dict, spec: jnp.ndarray,
+             layers: Sequence[str]) -> dict[str, jnp.ndarray]:
+  """Features `{layer: [1, *spatial, channels]}` of one spectrogram `[time, freq]`."""
+  feats = net.apply(variables, nets.net_input(spec, net.orientation)[None],
+                    until=max(layers, key=nets.tap_depth))
+  return {k: feats[k] for k in layers}
+
+
+@dataclasses.dataclass
+class Result:
+  """A synthesized spectrogram `[time, freq]` (network scale) and how it was made."""
+
+  spectrogram: np.ndarray
+  history: dict[str, list[float]]
+  stop_reason: str | None
+  compile_seconds: float
+
+
+def synthesize(
+    c: ml_collections.ConfigDict,
+    *,
+    style: Sequence[np.ndarray],
+    content: np.ndarray | None = None,
+    n_frames: int | None = None,
+    seed: int = 0,
+    variables: dict | None = None,
+) -> Result:
+  """Texture synthesis (no content) or style transfer.
+
+  Args:
+    c: a checked config (`jaxstyle.config.check`).
+    style: style spectrograms `[time_i, freq]` (network scale); several clips of any
+      lengths form one multi-texture target (features concatenated along time).
+    content: content spectrogram `[time, freq]` for style transfer; the output has
+      its shape.
+    n_frames: output frames for texture synthesis (default: the longest style).
+      Any value for the `freq` and `2d` orientations; for `time`, where frames are
+      channels, it must equal the style's frame count.
+    seed: seed of the noise init.
+    variables: frozen network variables (default: random from `c.net.seed`).
+
+  Returns:
+    The best spectrogram found and the loss history.
+  """
+  n_freq = style[0].shape[-1]
+  if content is not None:
+    n_frames = content.shape[0]
+  n_frames = n_frames or max(s.shape[0] for s in style)
+  if c.net.orientation == "time":
+    lengths = {s.shape[0] for s in style} | {n_frames}
+    if len(lengths) > 1:
+      raise InputError(
+          "the 'time' orientation uses time frames as channels, so the output and every "
+          f"style (and content) clip must have the same number of frames; got {sorted(lengths)} "
+          "(set the duration to the style's, or use net.orientation=freq or 2d)")
+  net = make_net(c)
+  if variables is None:
+    variables = init_variables(c, n_frames, n_freq)
+  s_layers, c_layers = config_lib.style_layers(c), config_lib.content_layers(c)
+  if content is None:
+    c_layers = ()
+
+  style_feats = [features(net, variables, jnp.asarray(s), s_layers) for s in style]
+  style_grams = {k: losses.gram([f[k] for f in style_feats]) for k in s_layers}
+  content_feats = {} if content is None else features(net, variables, jnp.asarray(content),
+                                                      c_layers)
+  if content is not None and c.init == "content":
+    x0 = jnp.asarray(content, jnp.float32)
+  else:
+    x0 = NOISE_INIT_SCALE * jax.random.uniform(jax.random.key(seed), (n_frames, n_freq))
+
+  fun = objective(net, s_layers, c_layers, (c.style_weight, c.content_weight, c.bound_weight))
+  solver = optimize.lbfgs(fun, solver=c.solver, history_size=c.history_size)
+  res = optimize.minimize(solver, x0, variables, style_grams, content_feats,
+                          iterations=c.iterations, log_every=c.log_every)
+  return Result(np.asarray(res.x), res.history, res.stop_reason, res.compile_seconds)

@@ -1,0 +1,18 @@
+"""Audio style transfer: the content clip's structure with the style clip's timbre.
+
+  python scripts/stylize.py --content=speech.mp3 --style=rooster.wav --output_dir=out
+  python scripts/stylize.py --config=configs/milacic2020.py --content=a.wav --style=b.wav
+
+Writes OUTPUT_DIR/NAME.wav, NAME.png (spectrograms and loss curve) and NAME.json
+(config, loss history, final losses, seconds). `--helpfull` lists every flag.
+"""
+
+from absl import app
+from absl import flags
+
+from jaxstyle import cli
+
+if __name__ == "__main__":
+  cli.define_flags(content=True)
+  flags.adopt_module_key_flags(cli)
+  app.run(cli.main)

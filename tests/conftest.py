@@ -1,0 +1,36 @@
+"""Shared fixtures: a tiny config and short procedural clips."""
+
+import numpy as np
+import pytest
+
+from jaxstyle import config
+from jaxstyle import examples
+from jaxstyle import spectral
+
+SR = 22050
+
+
+@pytest.fixture
+def tiny():
+  """A small, fast config: 2 stacks of 32 channels, n_fft 256, 30 iterations."""
+  c = config.base()
+  c.n_fft, c.hop_length = 256, 64
+  c.net.channels, c.net.kernel_size = 32, 5
+  c.iterations, c.log_every = 30, 10
+  c.phase_iterations = 10
+  return c
+
+
+def spec_of(y: np.ndarray, c) -> np.ndarray:
+  return np.asarray(spectral.spectrogram(y, n_fft=c.n_fft, hop_length=c.hop_length,
+                                         log_max=c.log_max))
+
+
+@pytest.fixture
+def texture_clip():
+  return examples.birds_and_rain(seconds=1.0, sample_rate=SR, seed=1)
+
+
+@pytest.fixture
+def tone_clip():
+  return examples.tones(seconds=1.0, sample_rate=SR, seed=2)

@@ -1,0 +1,67 @@
+"""Audio loading (formats, channels, rates), checks and atomic writes."""
+
+import os
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+from jaxstyle import InputError
+from jaxstyle import audio
+from jaxstyle import examples
+
+
+@pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_16"), ("FLAC", "PCM_16"),
+                                          ("MP3", "MPEG_LAYER_III")])
+def test_load_any_format_channels_and_rate_to_mono(tmp_path, fmt, subtype):
+  y = examples.tones(seconds=1.0, sample_rate=44100, seed=0)
+  stereo = np.stack([y, 0.5 * y], axis=1)
+  path = str(tmp_path / f"clip.{fmt.lower()}")
+  sf.write(path, stereo, 44100, format=fmt, subtype=subtype)
+  out = audio.load(path, sample_rate=22050)
+  assert out.dtype == np.float32 and out.ndim == 1
+  ref = librosa.resample(0.75 * y, orig_sr=44100, target_sr=22050)
+  if fmt == "MP3":  # lossy, with an encoder delay: compare loudness and length only
+    assert abs(out.size - ref.size) < 0.05 * ref.size
+    np.testing.assert_allclose(np.std(out), np.std(ref), rtol=0.1)
+  else:
+    assert out.size == ref.size
+    np.testing.assert_allclose(out, ref, atol=2e-3)
+
+
+def test_missing_and_corrupt_files(tmp_path):
+  with pytest.raises(InputError, match="not found"):
+    audio.load(str(tmp_path / "nope.wav"), sample_rate=22050)
+  bad = tmp_path / "bad.wav"
+  bad.write_bytes(b"RIFF\x00\x00garbage" * 10)
+  with pytest.raises(InputError, match="cannot read"):
+    audio.load(str(bad), sample_rate=22050)
+
+
+@pytest.mark.parametrize("y, message", [
+    (np.zeros(4096, np.float32), "silent"),
+    (np.ones(100, np.float32), "too short"),
+    (np.array([0.1] * 2000 + [np.nan] * 10, np.float32), "NaN"),
+    (np.array([0.1] * 2000 + [np.inf], np.float32), "NaN or infinite"),
+])
+def test_check_rejects_bad_audio(y, message):
+  with pytest.raises(InputError, match=message):
+    audio.check(y, name="clip", n_fft=1024)
+
+
+def test_save_wav_is_atomic(tmp_path, monkeypatch):
+  path = str(tmp_path / "out" / "x.wav")
+  y = examples.tones(seconds=0.5, seed=1)
+  audio.save_wav(path, y, sample_rate=22050)
+  back, rate = sf.read(path, dtype="float32")
+  assert rate == 22050 and np.max(np.abs(back - y)) < 1e-3
+  assert os.listdir(os.path.dirname(path)) == ["x.wav"]
+
+  def fail(*args, **kwargs):
+    raise RuntimeError("disk full")
+
+  monkeypatch.setattr(sf, "write", fail)
+  with pytest.raises(RuntimeError, match="disk full"):
+    audio.save_wav(str(tmp_path / "out" / "y.wav"), y, sample_rate=22050)
+  assert os.listdir(os.path.dirname(path)) == ["x.wav"]  # no y.wav, no temporary file

@@ -1,0 +1,65 @@
+"""Every config file loads and passes the checks; bad keys and values are refused."""
+
+import glob
+import os
+
+import ml_collections
+from ml_collections import config_flags  # noqa: F401  (the loader the scripts use)
+import pytest
+
+from jaxstyle import InputError
+from jaxstyle import config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_FILES = sorted(glob.glob(os.path.join(ROOT, "configs", "*.py")))
+
+
+def _load(path):
+  namespace = {}
+  with open(path) as f:
+    exec(compile(f.read(), path, "exec"), namespace)
+  return namespace["get_config"]()
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=os.path.basename)
+def test_config_files_pass_the_checks(path):
+  c = _load(path)
+  config.check(c)
+  assert config.style_layers(c)
+
+
+def test_paper_settings():
+  c = _load(os.path.join(ROOT, "configs", "huzaifah2019.py"))
+  assert (c.net.orientation, c.net.channels, c.net.kernel_size, c.net.stacks) == (
+      "freq", 4096, 11, 3)
+  assert (c.n_fft, c.hop_length, c.sample_rate, c.iterations) == (1024, 256, 22050, 500)
+  m = _load(os.path.join(ROOT, "configs", "milacic2020.py"))
+  assert m.hop_length == 128 and config.content_layers(m) == ("relu3",)
+  assert config.style_layers(m) == ("relu1", "relu2") and m.style_weight == 1e8
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("net.orientation", "diagonal", "net.orientation"),
+    ("net.channels", 0, "net.channels"),
+    ("hop_length", 2048, "hop_length"),
+    ("style_layers", "relu9", "needs 9 stacks"),
+    ("content_layers", "blah2", "bad layer name"),
+    ("solver", "adam", "solver"),
+    ("phase_momentum", 1.5, "phase_momentum"),
+    ("style_layers", "", "empty"),
+])
+def test_bad_values(key, value, message):
+  c = config.base()
+  node = c.net if key.startswith("net.") else c
+  setattr(node, key.split(".")[-1], value)
+  with pytest.raises(InputError, match=message):
+    config.check(c)
+
+
+def test_unknown_keys():
+  c = config.base()
+  c.iterationz = 3
+  c.net.chanels = 3
+  with pytest.raises(InputError, match="iterationz, net.chanels"):
+    config.check(c)
+  assert isinstance(c, ml_collections.ConfigDict)

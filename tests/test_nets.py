@@ -1,0 +1,79 @@
+"""Network shapes, named taps, PyTorch-style init and the conv against numpy."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxstyle import nets
+
+T, F = 37, 33  # frames, bins
+
+
+@pytest.mark.parametrize("pooling", nets.POOLINGS)
+@pytest.mark.parametrize("orientation", nets.ORIENTATIONS)
+def test_shapes_of_every_tap(orientation, pooling):
+  net = nets.StackedConv(orientation=orientation, channels=(8, 6, 4), kernel_size=3,
+                         pooling=pooling)
+  x = nets.net_input(jnp.ones((2, T, F)), orientation)
+  variables = nets.init(net, 0, x.shape)
+  feats = jax.jit(net.apply)(variables, x)
+  spatial = {"freq": [(T,)], "time": [(F,)], "2d": [(T, F)]}[orientation][0]
+  assert x.shape[-1] == {"freq": F, "time": T, "2d": 1}[orientation]
+  for i, ch in enumerate((8, 6, 4), start=1):
+    for kind in ("conv", "bn", "relu"):
+      assert feats[f"{kind}{i}"].shape == (2, *spatial, ch)
+    spatial = tuple(s // 2 for s in spatial)  # pool 2, stride 2, floor
+    assert feats[f"pool{i}"].shape == (2, *spatial, ch)
+
+
+def test_until_stops_after_the_stack():
+  net = nets.StackedConv(channels=(4, 4, 4), kernel_size=3)
+  x = jnp.ones((1, T, F))
+  v = nets.init(net, 0, x.shape)
+  assert sorted(net.apply(v, x, until="relu2")) == sorted(
+      f"{k}{i}" for i in (1, 2) for k in nets.TAP_KINDS)
+  with pytest.raises(ValueError, match="unknown tap"):
+    net.apply(v, x, until="relu4")
+
+
+def test_init_is_pytorch_uniform_and_seeded():
+  net = nets.StackedConv(channels=(64, 64), kernel_size=5)
+  v = nets.init(net, 3, (1, 8, F))
+  for name, fan_in in (("conv1", 5 * F), ("conv2", 5 * 64)):
+    bound = 1 / np.sqrt(fan_in)
+    for leaf in (v["params"][name]["kernel"], v["params"][name]["bias"]):
+      assert np.abs(leaf).max() <= bound
+    w = np.asarray(v["params"][name]["kernel"])
+    assert np.abs(w).max() > 0.99 * bound  # uniform fills the interval
+    np.testing.assert_allclose(w.std(), bound / np.sqrt(3), rtol=0.05)
+  same = nets.init(net, 3, (1, 8, F))
+  other = nets.init(net, 4, (1, 8, F))
+  np.testing.assert_array_equal(v["params"]["conv1"]["kernel"], same["params"]["conv1"]["kernel"])
+  assert not np.allclose(v["params"]["conv1"]["kernel"], other["params"]["conv1"]["kernel"])
+
+
+def test_first_stack_matches_numpy():
+  """conv ('same', odd kernel: zero padding k // 2 as PyTorch) -> BN (eval) -> ReLU -> max pool."""
+  k, ch = 5, 7
+  net = nets.StackedConv(channels=(ch,), kernel_size=k)
+  x = np.random.default_rng(0).standard_normal((1, T, F)).astype(np.float32)
+  v = nets.init(net, 0, x.shape)
+  w, b = (np.asarray(v["params"]["conv1"][n]) for n in ("kernel", "bias"))
+  xp = np.pad(x[0], ((k // 2, k // 2), (0, 0)))
+  conv = np.stack([np.einsum("kc,kco->o", xp[t:t + k], w) for t in range(T)]) + b
+  relu = np.maximum(conv / np.sqrt(1 + 1e-5), 0)  # running mean 0, var 1, eps 1e-5
+  pool = relu[: T // 2 * 2].reshape(T // 2, 2, ch).max(axis=1)
+  feats = net.apply(v, jnp.asarray(x))
+  np.testing.assert_allclose(feats["conv1"][0], conv, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(feats["relu1"][0], relu, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(feats["pool1"][0], pool, rtol=1e-5, atol=1e-5)
+  avg = nets.StackedConv(channels=(ch,), kernel_size=k, pooling="avg").apply(v, jnp.asarray(x))
+  np.testing.assert_allclose(avg["pool1"][0], relu[: T // 2 * 2].reshape(T // 2, 2, ch).mean(1),
+                             rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", ["relu", "foo1", "relu0", "x2"])
+def test_bad_tap_names(bad):
+  with pytest.raises(ValueError, match="bad layer name"):
+    nets.tap_depth(bad)

@@ -1,0 +1,124 @@
+"""The scripts end to end in a subprocess, and every bad input they must refuse."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from jaxstyle import InputError
+from jaxstyle import examples
+from jaxstyle import pipeline
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--config.n_fft=256", "--config.hop_length=64", "--config.net.channels=16",
+        "--config.net.kernel_size=5", "--config.iterations=8", "--config.phase_iterations=5",
+        "--compilation_cache="]
+
+
+def _script(name, *args):
+  return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name), *args],
+                        capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def _wav(path, y, rate=22050):
+  sf.write(str(path), y, rate, subtype="FLOAT" if str(path).endswith(".wav") else None)
+  return str(path)
+
+
+def _check_outputs(out_dir, name, seconds):
+  assert sorted(os.listdir(out_dir)) == [f"{name}.{e}" for e in ("json", "png", "wav")]
+  y, rate = sf.read(os.path.join(out_dir, f"{name}.wav"))
+  assert abs(y.size / rate - seconds) < 0.01 and np.max(np.abs(y)) > 1e-3
+  with open(os.path.join(out_dir, f"{name}.png"), "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  with open(os.path.join(out_dir, f"{name}.json")) as f:
+    record = json.load(f)
+  assert record["sample_rate"] == rate and record["config"]["iterations"] == 8
+  assert len(record["history"]["total"]) == 9
+  assert record["final_losses"]["style"] < record["initial_losses"]["style"]
+  return record
+
+
+def test_texture_script_multi_style_and_duration(tmp_path):
+  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(seconds=1.0, seed=1))
+  b = _wav(tmp_path / "b.flac", examples.tones(seconds=0.6, sample_rate=44100, seed=2), 44100)
+  out = tmp_path / "out"
+  p = _script("texture.py", f"--style={a},{b}", "--duration=2.5", f"--output_dir={out}",
+              *TINY)
+  assert p.returncode == 0, p.stderr
+  assert "iteration 8/8" in p.stderr and "left" in p.stderr  # progress with time left
+  record = _check_outputs(out, "a_b", 2.5)
+  assert record["task"] == "texture" and record["style"] == [a, b]
+
+
+def test_stylize_script(tmp_path):
+  content = _wav(tmp_path / "c.wav", examples.tones(seconds=1.5, seed=3))
+  style = _wav(tmp_path / "s.wav", examples.birds_and_rain(seconds=1.0, seed=4))
+  out = tmp_path / "out"
+  p = _script("stylize.py", f"--content={content}", f"--style={style}", f"--output_dir={out}",
+              "--name=st", *TINY)
+  assert p.returncode == 0, p.stderr
+  record = _check_outputs(out, "st", 1.5)
+  assert record["task"] == "style_transfer" and record["initial_losses"]["content"] == 0
+
+
+def test_help_explains_every_flag():
+  p = _script("texture.py", "--helpshort")
+  for flag in ("--style", "--duration", "--output_dir", "--seed", "--name", "--config"):
+    assert flag in p.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--style=/nonexistent.wav"], "not found"),
+    (["--config.no_such_key=1"], "no_such_key"),
+    (["--config.net.orientation=time", "--duration=3"], "time frames as channels"),
+    (["--config.net.pooling=median"], "net.pooling"),
+])
+def test_script_bad_input_is_one_error_line(tmp_path, args, message):
+  out = tmp_path / "out"
+  p = _script("texture.py", f"--output_dir={out}", *TINY, *args)
+  assert p.returncode != 0
+  assert message in p.stderr
+  assert not out.exists()
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+  good = examples.tones(seconds=1.0, seed=5)
+  corrupt = tmp_path / "corrupt.wav"
+  corrupt.write_bytes(b"RIFF" + os.urandom(300))
+  return {
+      "missing": (str(tmp_path / "missing.wav"), "not found"),
+      "corrupt": (str(corrupt), "cannot read"),
+      "silent": (_wav(tmp_path / "silent.wav", np.zeros(22050)), "silent"),
+      "short": (_wav(tmp_path / "short.wav", good[:100]), "too short"),
+      "nan": (_wav(tmp_path / "nan.wav", np.where(np.arange(22050) == 5, np.nan, good)), "NaN"),
+  }
+
+
+@pytest.mark.parametrize("which", ["missing", "corrupt", "silent", "short", "nan"])
+@pytest.mark.parametrize("role", ["style", "content"])
+def test_bad_audio_is_refused_before_any_output(tiny, tmp_path, bad_files, which, role):
+  path, message = bad_files[which]
+  good = _wav(tmp_path / "good.wav", examples.tones(seconds=1.0, seed=6))
+  out = tmp_path / "out"
+  kwargs = {"style_paths": [good], "content_path": path} if role == "content" else {
+      "style_paths": [good, path]}
+  with pytest.raises(InputError, match=message):
+    pipeline.run(tiny, output_dir=str(out), **kwargs)
+  assert not out.exists()
+
+
+def test_bad_durations(tiny, tmp_path):
+  good = _wav(tmp_path / "good.wav", examples.tones(seconds=1.0, seed=6))
+  for duration, message in ((0.001, "too short"), (float("nan"), "too short")):
+    with pytest.raises(InputError, match=message):
+      pipeline.run(tiny, style_paths=[good], duration_s=duration, output_dir=str(tmp_path))
+  with pytest.raises(InputError, match="longer than the content"):
+    pipeline.run(tiny, style_paths=[good], content_path=good, duration_s=2.0,
+                 output_dir=str(tmp_path))
+  assert os.listdir(tmp_path) == ["good.wav"]

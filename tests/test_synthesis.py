@@ -1,0 +1,89 @@
+"""Texture synthesis and style transfer on a small network."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxstyle import InputError
+from jaxstyle import losses
+from jaxstyle import optimize
+from jaxstyle import synthesis
+from tests.conftest import spec_of
+
+
+@pytest.mark.parametrize("solver", ["jaxopt", "optax"])
+def test_texture_lowers_style_loss_tenfold(tiny, texture_clip, solver):
+  tiny.solver = solver
+  res = synthesis.synthesize(tiny, style=[spec_of(texture_clip, tiny)], seed=0)
+  style = res.history["style"]
+  assert len(style) == tiny.iterations + 1 and res.stop_reason is None
+  assert min(style) < style[0] / 10
+  assert np.all(np.diff(res.history["total"]) <= 1e-6 * res.history["total"][0])
+
+
+def test_texture_any_duration_and_the_longer_output_matches_the_style(tiny, texture_clip):
+  style = spec_of(texture_clip, tiny)
+  tiny.iterations = 60
+  n = 3 * style.shape[0]
+  res = synthesis.synthesize(tiny, style=[style], n_frames=n, seed=0)
+  assert res.spectrogram.shape == (n, style.shape[1])
+  # The long output's Gram approaches the style's: far closer than at the noise start.
+  assert res.history["style"][-1] < res.history["style"][0] / 10
+
+
+def test_time_orientation_refuses_another_duration(tiny, texture_clip):
+  tiny.net.orientation = "time"
+  style = spec_of(texture_clip, tiny)
+  with pytest.raises(InputError, match="time frames as channels"):
+    synthesis.synthesize(tiny, style=[style], n_frames=style.shape[0] + 10)
+  tiny.iterations = 3
+  res = synthesis.synthesize(tiny, style=[style])
+  assert res.spectrogram.shape == style.shape
+
+
+@pytest.mark.parametrize("orientation", ["2d", "time"])
+def test_other_orientations_lower_style_loss(tiny, texture_clip, orientation):
+  tiny.net.orientation, tiny.net.channels = orientation, 8
+  res = synthesis.synthesize(tiny, style=[spec_of(texture_clip, tiny)])
+  assert res.history["style"][-1] < res.history["style"][0] / 10
+
+
+def test_style_transfer_keeps_the_content(tiny, texture_clip, tone_clip):
+  style, content = spec_of(texture_clip, tiny), spec_of(tone_clip, tiny)
+  tiny.style_weight = 1e3  # both terms matter at this weight for this small net
+  from_content = synthesis.synthesize(tiny, style=[style], content=content)
+  tiny.init = "noise"
+  from_noise = synthesis.synthesize(tiny, style=[style], content=content)
+  h_c, h_n = from_content.history, from_noise.history
+  assert from_content.spectrogram.shape == content.shape
+  assert h_c["content"][0] == 0 and h_c["content"][-1] < h_n["content"][-1]
+  dist = lambda r: np.linalg.norm(r.spectrogram - content)
+  assert dist(from_content) < 0.5 * dist(from_noise)
+  assert h_c["style"][-1] < h_c["style"][0] / 2 and h_n["style"][-1] < h_n["style"][0] / 2
+
+
+def test_multi_texture_target_is_the_concatenated_gram(tiny, texture_clip, tone_clip):
+  a, b = spec_of(texture_clip, tiny), spec_of(tone_clip[: tone_clip.size // 2], tiny)
+  net = synthesis.make_net(tiny)
+  v = synthesis.init_variables(tiny, a.shape[0], a.shape[1])
+  fa, fb = (synthesis.features(net, v, s, ("relu1",))["relu1"][0] for s in (a, b))
+  both = np.concatenate([fa, fb])
+  np.testing.assert_allclose(losses.gram([fa, fb]), both.T @ both / len(both), rtol=1e-4,
+                             atol=1e-7)
+  tiny.iterations = 5
+  res = synthesis.synthesize(tiny, style=[a, b])
+  assert res.spectrogram.shape == a.shape  # default: the longest style
+
+
+@pytest.mark.parametrize("solver", optimize.SOLVERS)
+def test_nan_stops_and_keeps_the_best_iterate(solver):
+  # A finite loss whose gradient is NaN (0 * inf from sqrt at 0): the first step is NaN.
+  def fun(x):
+    v = jnp.sum((x - 3.0) ** 2) + jnp.sqrt(jnp.maximum(x[0] - 1.0, 0.0))
+    return v, {"v": v}
+
+  x0 = jnp.zeros(4)
+  res = optimize.minimize(optimize.lbfgs(fun, solver=solver), x0, iterations=20)
+  assert "non-finite" in res.stop_reason and "iteration 0" in res.stop_reason
+  np.testing.assert_array_equal(res.x, x0)
+  assert res.history["total"] == [36.0]
