@@ -7,7 +7,9 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from jaxstyle import metrics
 from jaxstyle import spectral
 
 
@@ -53,17 +55,6 @@ def griffin_lim(
   return istft(mag * angles)
 
 
-def spectral_convergence(mag: jnp.ndarray, audio: jnp.ndarray, *, n_fft: int,
-                         hop_length: int) -> float:
-  """`||abs(STFT(audio)) - mag||_F / ||mag||_F` over their common frames.
-
-  `mag` is `[time, freq]`, `audio` is `[samples]`; 0 is a perfect reconstruction.
-  """
-  rebuilt = spectral.magnitude(spectral.stft(audio, n_fft=n_fft, hop_length=hop_length))
-  t = min(rebuilt.shape[-2], mag.shape[-2])
-  return float(jnp.linalg.norm(rebuilt[:t] - mag[:t]) / jnp.linalg.norm(mag[:t]))
-
-
 def to_audio(spec: jnp.ndarray, *, n_fft: int, hop_length: int, log_max: float, n_iter: int,
              momentum: float, seed: int, length: int | None = None) -> tuple[jnp.ndarray, float]:
   """Network-scale spectrogram `[time, freq]` -> (waveform `[samples]`, spectral convergence).
@@ -74,4 +65,6 @@ def to_audio(spec: jnp.ndarray, *, n_fft: int, hop_length: int, log_max: float, 
   mag = jnp.maximum(spectral.decompress(jnp.asarray(spec), log_max=log_max), 0.0)
   audio = griffin_lim(mag, jax.random.key(seed), n_fft=n_fft, hop_length=hop_length,
                       n_iter=n_iter, momentum=momentum, length=length)
-  return audio, spectral_convergence(mag, audio, n_fft=n_fft, hop_length=hop_length)
+  convergence = metrics.spectral_convergence(np.asarray(mag), np.asarray(audio), n_fft=n_fft,
+                                             hop_length=hop_length)
+  return audio, convergence

@@ -19,6 +19,7 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import config as config_lib
 from jaxstyle import examples
+from jaxstyle import metrics
 from jaxstyle import phase
 from jaxstyle import plots
 from jaxstyle import spectral
@@ -123,6 +124,11 @@ def run(
   phase_s = time.perf_counter() - t0
   logging.info("Griffin-Lim: %d iterations, spectral convergence %.4f, %.1fs",
                c.phase_iterations, convergence, phase_s)
+  t0 = time.perf_counter()
+  quality = metrics.evaluate(wave, sample_rate_hz=c.sample_rate, style=styles, content=content,
+                             n_fft=c.n_fft, hop_length=c.hop_length)
+  quality["spectral_convergence"] = convergence
+  logging.info("quality measures (%.1fs): %s", time.perf_counter() - t0, json.dumps(quality))
 
   history = result.history
   best = int(np.argmin(history["total"]))
@@ -138,7 +144,7 @@ def run(
       "initial_losses": {k: v[0] for k, v in history.items() if k not in ("iteration", "seconds")},
       "final_losses": {k: v[best] for k, v in history.items() if k != "seconds"},
       "stop_reason": result.stop_reason,
-      "spectral_convergence": convergence,
+      "quality": quality,
       "seconds": {"compile": result.compile_seconds, "synthesis": synthesis_s,
                   "phase": phase_s, "total": time.perf_counter() - start},
       "jax": {"version": jax.__version__, "backend": jax.default_backend()},

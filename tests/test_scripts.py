@@ -40,6 +40,9 @@ def _check_outputs(out_dir, name, seconds):
   assert record["sample_rate"] == rate and record["config"]["iterations"] == 8
   assert len(record["history"]["total"]) == 9
   assert record["final_losses"]["style"] < record["initial_losses"]["style"]
+  quality = record["quality"]
+  assert 0 <= quality["spectral_convergence"] < 1
+  assert 0 <= quality["style"]["copy"]["fraction"] <= 1 and quality["style"]["gram"] > 0
   return record
 
 
@@ -64,6 +67,7 @@ def test_stylize_script(tmp_path):
   assert p.returncode == 0, p.stderr
   record = _check_outputs(out, "st", 1.5)
   assert record["task"] == "style_transfer" and record["initial_losses"]["content"] == 0
+  assert -1 <= record["quality"]["content"]["onset_correlation"] <= 1
 
 
 def test_help_explains_every_flag():

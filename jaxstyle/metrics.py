@@ -1,0 +1,562 @@
+"""Objective quality metrics of a synthesized sound against reference clips.
+
+Evaluation code only: plain numpy / scipy / librosa, never differentiated.
+All waveforms are mono float arrays `[samples]` at `sample_rate_hz`;
+spectrogram magnitudes are time-major `[time, freq]`. Every function returns
+Python floats (or dicts of them), so results can be written as JSON. Empty,
+too short, multi-channel or non-finite input raises `InputError` (a
+`ValueError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import fractions
+
+import librosa
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from jaxstyle.errors import InputError
+
+_EPS = 1e-12
+# Fewest envelope samples for which moments and modulation spectra are defined.
+_MIN_ENVELOPE_SAMPLES = 32
+_TEXTURE_GROUPS = ("mean", "cv", "skew", "kurtosis", "correlation", "modulation")
+
+
+def _waveform(audio: np.ndarray, name: str, min_samples: int, what: str) -> np.ndarray:
+  """Checks a mono waveform `[samples]`; returns it as float64."""
+  audio = np.asarray(audio, dtype=np.float64)
+  if audio.ndim != 1 or audio.size == 0:
+    raise InputError(f"{name} must be a non-empty mono waveform [samples], got shape {audio.shape}")
+  if audio.size < min_samples:
+    raise InputError(f"{name} has {audio.size} samples, fewer than {what} ({min_samples} samples)")
+  if not np.all(np.isfinite(audio)):
+    raise InputError(f"{name} contains NaN or infinite samples")
+  return audio
+
+
+def _check_rate(sample_rate_hz: float) -> None:
+  if not sample_rate_hz > 0:
+    raise InputError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
+
+
+def _relative_difference(reference: np.ndarray, candidate: np.ndarray) -> float:
+  """||r - c|| / (||r|| + ||c||): 0 for equal statistics, at most 1."""
+  difference = np.linalg.norm(reference - candidate)
+  return float(difference / (np.linalg.norm(reference) + np.linalg.norm(candidate) + _EPS))
+
+
+def hz_to_erb_number(frequency_hz: np.ndarray) -> np.ndarray:
+  """Glasberg & Moore ERB-number (Cams) of frequencies in Hz."""
+  return 21.4 * np.log10(1.0 + 0.00437 * frequency_hz)
+
+
+def erb_number_to_hz(erb_number: np.ndarray) -> np.ndarray:
+  """Inverse of `hz_to_erb_number`."""
+  return (10.0 ** (erb_number / 21.4) - 1.0) / 0.00437
+
+
+def erb_filter(frequency_hz: np.ndarray, centre_hz: float, spacing_erb: float) -> np.ndarray:
+  """Half-cosine band-pass gain, on the ERB-number axis, over `frequency_hz`.
+
+  The filter is centred on `centre_hz` and reaches zero `spacing_erb` ERB
+  numbers away on each side, so filters spaced `spacing_erb` apart overlap
+  by half.
+  """
+  offset = (hz_to_erb_number(frequency_hz) - hz_to_erb_number(centre_hz)) / spacing_erb
+  return np.where(np.abs(offset) < 1.0, np.cos(0.5 * np.pi * offset), 0.0)
+
+
+def subband_envelopes(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    *,
+    n_bands: int,
+    low_hz: float,
+    high_hz: float,
+    envelope_rate_hz: int,
+    compression: float,
+) -> tuple[np.ndarray, float]:
+  """Compressed, downsampled Hilbert envelopes of ERB-spaced subbands.
+
+  The `n_bands` centre frequencies are evenly spaced on the ERB-number scale
+  from `low_hz` to `high_hz`; filtering is done in the FFT domain.
+
+  Args:
+    audio: waveform `[samples]`.
+    sample_rate_hz: integer sample rate of `audio`.
+    n_bands: number of subbands (at least 2).
+    low_hz, high_hz: centre frequencies of the lowest and highest subbands.
+    envelope_rate_hz: target envelope sample rate (integer Hz).
+    compression: exponent applied to the envelopes (0.3 as in the paper).
+
+  Returns:
+    Envelopes `[n_bands, frames]` and their exact sample rate in Hz.
+  """
+  low_erb, high_erb = hz_to_erb_number(low_hz), hz_to_erb_number(high_hz)
+  centres_hz = erb_number_to_hz(np.linspace(low_erb, high_erb, n_bands))
+  spacing_erb = (high_erb - low_erb) / (n_bands - 1)
+  n_fft = scipy.fft.next_fast_len(audio.size)
+  frequency_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz)
+  spectrum = np.fft.rfft(audio, n_fft)
+  ratio = fractions.Fraction(int(envelope_rate_hz), int(sample_rate_hz))
+  # Doubling the positive frequencies and zeroing the negative ones gives the analytic signal.
+  analytic_spectrum = np.zeros(n_fft, dtype=np.complex128)
+  envelopes = []
+  for centre_hz in centres_hz:
+    gain = erb_filter(frequency_hz, centre_hz, spacing_erb)
+    analytic_spectrum[: frequency_hz.size] = 2.0 * gain * spectrum
+    envelope = np.abs(np.fft.ifft(analytic_spectrum)[: audio.size]) ** compression
+    envelopes.append(scipy.signal.resample_poly(envelope, ratio.numerator, ratio.denominator))
+  return np.stack(envelopes), float(sample_rate_hz * ratio)
+
+
+def texture_statistics(
+    envelopes: np.ndarray,
+    envelope_rate_hz: float,
+    *,
+    n_modulation_bands: int,
+    lowest_modulation_hz: float,
+) -> dict[str, np.ndarray]:
+  """Time-averaged texture statistics of subband envelopes `[bands, frames]`.
+
+  Returns:
+    "mean", "cv" (std / mean), "skew", "kurtosis" (raw, 3 for Gaussian):
+    `[bands]`; "correlation": Pearson correlations of all band pairs
+    `[bands * (bands - 1) / 2]`; "modulation": share of each band's envelope
+    variance in octave bands [f, 2f) from `lowest_modulation_hz` up,
+    `[bands, n_modulation_bands]`.
+  """
+  mean = envelopes.mean(axis=-1)
+  centred = envelopes - mean[:, None]
+  variance = np.mean(centred**2, axis=-1)
+  std = np.sqrt(variance)
+  standardised = centred / (std[:, None] + _EPS)
+  band_pairs = np.triu_indices(envelopes.shape[0], k=1)
+  power = np.abs(np.fft.rfft(centred, axis=-1)) ** 2
+  modulation_hz = np.fft.rfftfreq(envelopes.shape[-1], 1.0 / envelope_rate_hz)
+  edges_hz = lowest_modulation_hz * 2.0 ** np.arange(n_modulation_bands + 1)
+  in_band = (edges_hz[:-1, None] <= modulation_hz) & (modulation_hz < edges_hz[1:, None])
+  return {
+      "mean": mean,
+      "cv": std / (mean + _EPS),
+      "skew": np.mean(centred**3, axis=-1) / (variance**1.5 + _EPS),
+      "kurtosis": np.mean(centred**4, axis=-1) / (variance**2 + _EPS),
+      "correlation": (standardised @ standardised.T / envelopes.shape[-1])[band_pairs],
+      "modulation": power @ in_band.T / (power[:, 1:].sum(axis=-1, keepdims=True) + _EPS),
+  }
+
+
+def texture_stats_distance(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    n_bands: int = 32,
+    low_hz: float = 50.0,
+    high_hz: float | None = None,
+    envelope_rate_hz: int = 400,
+    compression: float = 0.3,
+    n_modulation_bands: int = 7,
+    lowest_modulation_hz: float = 0.5,
+    weights: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+  """Texture-statistics distance in the spirit of McDermott & Simoncelli (2011).
+
+  Both sounds are split into `n_bands` ERB-spaced subbands (FFT domain), whose
+  Hilbert envelopes are compressed (`** compression`) and downsampled to
+  about `envelope_rate_hz`. Per group of statistics (see `texture_statistics`)
+  the distance is ||s_ref - s_cand|| / (||s_ref|| + ||s_cand||), which lies in
+  [0, 1] whatever the group's units; "total" is the weighted mean of the
+  groups. Statistics are time averages, so the lengths may differ. Not
+  invariant to level: the "mean" group compares absolute envelope levels.
+
+  Args:
+    reference, candidate: waveforms `[samples]`, at least 32 envelope samples long.
+    sample_rate_hz: integer sample rate of both.
+    n_bands: number of subbands (at least 2).
+    low_hz, high_hz: centre frequencies of the lowest and highest subbands;
+      `high_hz` defaults to 0.9 * Nyquist.
+    envelope_rate_hz: envelope sample rate in Hz (integer).
+    compression: envelope compression exponent.
+    n_modulation_bands: octave modulation bands [f, 2f) starting at
+      `lowest_modulation_hz` (defaults: 0.5-1, ..., 32-64 Hz).
+    weights: optional weight per group name; missing groups weigh 1.
+
+  Returns:
+    {"total", "mean", "cv", "skew", "kurtosis", "correlation", "modulation"}:
+    dimensionless distances in [0, 1].
+  """
+  _check_rate(sample_rate_hz)
+  min_samples = int(np.ceil(_MIN_ENVELOPE_SAMPLES * sample_rate_hz / envelope_rate_hz))
+  what = f"{_MIN_ENVELOPE_SAMPLES} envelope samples"
+  reference = _waveform(reference, "reference", min_samples, what)
+  candidate = _waveform(candidate, "candidate", min_samples, what)
+  high_hz = 0.45 * sample_rate_hz if high_hz is None else high_hz
+  if not 0 < low_hz < high_hz < sample_rate_hz / 2:
+    raise InputError(f"need 0 < low_hz < high_hz < Nyquist, got {low_hz}, {high_hz}")
+  if n_bands < 2:
+    raise InputError(f"n_bands must be at least 2, got {n_bands}")
+
+  def statistics(audio):
+    envelopes, rate_hz = subband_envelopes(
+        audio,
+        sample_rate_hz,
+        n_bands=n_bands,
+        low_hz=low_hz,
+        high_hz=high_hz,
+        envelope_rate_hz=envelope_rate_hz,
+        compression=compression,
+    )
+    return texture_statistics(
+        envelopes,
+        rate_hz,
+        n_modulation_bands=n_modulation_bands,
+        lowest_modulation_hz=lowest_modulation_hz,
+    )
+
+  reference_stats, candidate_stats = statistics(reference), statistics(candidate)
+  distances = {
+      g: _relative_difference(reference_stats[g], candidate_stats[g]) for g in _TEXTURE_GROUPS
+  }
+  group_weights = {g: (weights or {}).get(g, 1.0) for g in _TEXTURE_GROUPS}
+  total = sum(group_weights[g] * distances[g] for g in _TEXTURE_GROUPS)
+  total /= sum(group_weights.values())
+  return {"total": float(total), **distances}
+
+
+def log_magnitude(audio: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
+  """log1p of the librosa STFT magnitude (Hann, centred frames), `[time, freq]`."""
+  return np.log1p(np.abs(librosa.stft(audio, n_fft=n_fft, hop_length=hop_length))).T
+
+
+def random_conv_gram(features: np.ndarray, weights: np.ndarray) -> np.ndarray:
+  """Gram matrix of a ReLU random 1D convolution over time.
+
+  Args:
+    features: input `[time, freq]`, frequency acting as input channels.
+    weights: kernel `[kernel_size, freq, channels]`.
+
+  Returns:
+    F^T F / positions `[channels, channels]` with F the `valid` ReLU outputs.
+  """
+  windows = np.lib.stride_tricks.sliding_window_view(features, weights.shape[0], axis=0)
+  outputs = np.maximum(np.tensordot(windows, weights, axes=([1, 2], [1, 0])), 0.0)
+  return outputs.T @ outputs / outputs.shape[0]
+
+
+def gram_distance(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    seed: int = 1234,
+    kernel_sizes: Sequence[int] = (3, 7),
+    channels: int = 128,
+    n_fft: int = 1024,
+    hop_length: int = 256,
+) -> float:
+  """Relative Gram-matrix distance in an independent random network.
+
+  This is NOT the synthesis objective: synthesis draws its networks from JAX
+  seeds 0, 1, ... with kernel size 11, while this network uses numpy's
+  `default_rng(seed)` and other kernel sizes, so a low value is not just the
+  optimised loss measured again. For each kernel size, one conv over time of
+  the log1p STFT magnitude `[time, freq]` with weights uniform in
+  +-1/sqrt(kernel_size * freq), ReLU, Gram = F^T F / positions.
+
+  Args:
+    reference, candidate: waveforms `[samples]` of at least `n_fft` samples
+      and enough frames for the largest kernel.
+    sample_rate_hz: sample rate (checked only; the network is rate-agnostic).
+    seed, kernel_sizes, channels: the random network.
+    n_fft, hop_length: STFT size and hop in samples.
+
+  Returns:
+    Mean over kernel sizes of ||G_ref - G_cand||_F / ||G_ref||_F (dimensionless).
+  """
+  _check_rate(sample_rate_hz)
+  min_samples = max(n_fft, (max(kernel_sizes) - 1) * hop_length)
+  what = f"one FFT frame and {max(kernel_sizes)} STFT frames"
+  reference = log_magnitude(
+      _waveform(reference, "reference", min_samples, what), n_fft=n_fft, hop_length=hop_length
+  )
+  candidate = log_magnitude(
+      _waveform(candidate, "candidate", min_samples, what), n_fft=n_fft, hop_length=hop_length
+  )
+  rng = np.random.default_rng(seed)
+  n_freq = reference.shape[1]
+  distances = []
+  for kernel_size in kernel_sizes:
+    bound = 1.0 / np.sqrt(kernel_size * n_freq)
+    weights = rng.uniform(-bound, bound, size=(kernel_size, n_freq, channels))
+    reference_gram = random_conv_gram(reference, weights)
+    reference_norm = np.linalg.norm(reference_gram)
+    if reference_norm == 0:
+      raise InputError("reference is silent: its Gram matrix is zero")
+    candidate_gram = random_conv_gram(candidate, weights)
+    distances.append(np.linalg.norm(reference_gram - candidate_gram) / reference_norm)
+  return float(np.mean(distances))
+
+
+def mean_log_mel(
+    audio: np.ndarray, *, sample_rate_hz: int, n_mels: int, n_fft: int, hop_length: int
+) -> np.ndarray:
+  """Time-averaged natural-log mel power spectrum, log(1e-6 + power), `[n_mels]`."""
+  mel_power = librosa.feature.melspectrogram(
+      y=audio, sr=sample_rate_hz, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0
+  )
+  return np.log(1e-6 + mel_power).mean(axis=-1)
+
+
+def log_mel_distance(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    n_mels: int = 64,
+    n_fft: int = 1024,
+    hop_length: int = 256,
+) -> float:
+  """RMS difference in dB between the time-averaged log-mel spectra.
+
+  Each spectrum is the time average of log(1e-6 + mel power) (floor -60 dB);
+  the RMS over mel bands of their difference is converted from nepers of
+  power to dB (x 10 / ln 10).
+
+  Args:
+    reference, candidate: waveforms `[samples]`, at least `n_fft` samples each.
+    sample_rate_hz: sample rate of both.
+    n_mels, n_fft, hop_length: mel spectrogram parameters (samples).
+
+  Returns:
+    The distance in dB.
+  """
+  _check_rate(sample_rate_hz)
+  spectra = [
+      mean_log_mel(
+          _waveform(audio, name, n_fft, "one FFT frame"),
+          sample_rate_hz=sample_rate_hz,
+          n_mels=n_mels,
+          n_fft=n_fft,
+          hop_length=hop_length,
+      )
+      for audio, name in ((reference, "reference"), (candidate, "candidate"))
+  ]
+  return float(10.0 / np.log(10.0) * np.sqrt(np.mean((spectra[0] - spectra[1]) ** 2)))
+
+
+def spectral_convergence(
+    magnitude: np.ndarray, audio: np.ndarray, *, n_fft: int, hop_length: int
+) -> float:
+  """||abs(STFT(audio)) - magnitude||_F / ||magnitude||_F.
+
+  The STFT is librosa's (Hann window, centred zero-padded frames), so
+  `magnitude` must come from the same convention. Both are truncated to
+  their common number of frames.
+
+  Args:
+    magnitude: target magnitude `[time, n_fft // 2 + 1]` (time-major).
+    audio: waveform `[samples]`, at least `n_fft` samples.
+    n_fft, hop_length: STFT size and hop in samples.
+
+  Returns:
+    The dimensionless spectral convergence (0 for a perfect match).
+  """
+  magnitude = np.asarray(magnitude, dtype=np.float64)
+  if magnitude.ndim != 2 or magnitude.shape[0] == 0 or magnitude.shape[1] != n_fft // 2 + 1:
+    raise InputError(
+        f"magnitude must be [time, {n_fft // 2 + 1}] (time-major), got shape {magnitude.shape}"
+    )
+  audio = _waveform(audio, "audio", n_fft, "one FFT frame")
+  estimate = np.abs(librosa.stft(audio, n_fft=n_fft, hop_length=hop_length)).T
+  frames = min(estimate.shape[0], magnitude.shape[0])
+  target_norm = np.linalg.norm(magnitude[:frames])
+  if target_norm == 0:
+    raise InputError("magnitude is all zero")
+  return float(np.linalg.norm(estimate[:frames] - magnitude[:frames]) / target_norm)
+
+
+def sliding_sums(audio: np.ndarray, window: int) -> np.ndarray:
+  """Sums of all length-`window` windows of `audio`, `[samples - window + 1]`."""
+  cumulative = np.concatenate([[0.0], np.cumsum(audio)])
+  return cumulative[window:] - cumulative[:-window]
+
+
+def max_normalized_correlation(
+    reference: np.ndarray, segment: np.ndarray, *, min_rms: float
+) -> float:
+  """Largest Pearson correlation of `segment` with any same-length reference window.
+
+  FFT-based; reference windows quieter than `min_rms` count as uncorrelated.
+  """
+  length = segment.size
+  centred = segment - segment.mean()
+  products = scipy.signal.correlate(reference, centred, mode="valid", method="fft")
+  window_sums = sliding_sums(reference, length)
+  window_variance = np.maximum(sliding_sums(reference**2, length) - window_sums**2 / length, 0.0)
+  denominator = np.linalg.norm(centred) * np.sqrt(window_variance)
+  valid = window_variance > length * min_rms**2
+  correlation = np.divide(products, denominator, out=np.zeros_like(products), where=valid)
+  return float(correlation.max())
+
+
+def copy_fraction(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    segment_s: float = 0.25,
+    threshold: float = 0.9,
+    min_rms: float = 1e-4,
+) -> dict[str, float]:
+  """Share of candidate segments that are waveform copies of the reference.
+
+  The candidate is cut into non-overlapping segments of `segment_s` (a
+  trailing remainder is dropped). A segment counts as copied when its Pearson
+  correlation with some equally long window of the reference, at any shift,
+  reaches `threshold`; this is gain invariant and finds partial, shifted
+  copies that a whole-signal correlation misses. Segments whose RMS (after
+  removing the mean) is below `min_rms` are silent and skipped. Caveat:
+  strongly periodic sounds (steady tones) correlate highly at some shift
+  even without copying.
+
+  Args:
+    reference: waveform `[samples]`, at least one segment long.
+    candidate: waveform `[samples]`, at least one segment long.
+    sample_rate_hz: sample rate of both.
+    segment_s: segment length in seconds.
+    threshold: correlation at or above which a segment is a copy.
+    min_rms: RMS below which segments (and reference windows) are silent.
+
+  Returns:
+    {"fraction": copied / non-silent segments (0 if none), "segments": number
+    of non-silent segments (a float), "max_correlation": the largest
+    segment correlation (0 if none)}.
+  """
+  _check_rate(sample_rate_hz)
+  length = int(round(segment_s * sample_rate_hz))
+  if length < 2:
+    raise InputError(f"segment_s={segment_s} is shorter than 2 samples")
+  what = f"one segment of {segment_s} s"
+  reference = _waveform(reference, "reference", length, what)
+  candidate = _waveform(candidate, "candidate", length, what)
+  segments = candidate[: candidate.size // length * length].reshape(-1, length)
+  audible = segments[segments.std(axis=-1) >= min_rms]
+  correlations = np.array(
+      [max_normalized_correlation(reference, s, min_rms=min_rms) for s in audible]
+  )
+  return {
+      "fraction": float(np.mean(correlations >= threshold)) if correlations.size else 0.0,
+      "segments": float(correlations.size),
+      "max_correlation": float(correlations.max()) if correlations.size else 0.0,
+  }
+
+
+def onset_correlation(
+    content: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    n_fft: int = 1024,
+    hop_length: int = 256,
+) -> float:
+  """Pearson correlation of librosa onset-strength envelopes.
+
+  The envelopes are truncated to their common number of frames.
+
+  Args:
+    content, candidate: waveforms `[samples]`, at least `n_fft` samples each.
+    sample_rate_hz: sample rate of both.
+    n_fft, hop_length: STFT size and hop of the onset detector (samples).
+
+  Returns:
+    The correlation in [-1, 1]; 0 when either envelope is constant.
+  """
+  _check_rate(sample_rate_hz)
+  envelopes = [
+      librosa.onset.onset_strength(
+          y=_waveform(audio, name, n_fft, "one FFT frame"),
+          sr=sample_rate_hz,
+          n_fft=n_fft,
+          hop_length=hop_length,
+      )
+      for audio, name in ((content, "content"), (candidate, "candidate"))
+  ]
+  frames = min(e.size for e in envelopes)
+  a, b = (e[:frames] - e[:frames].mean() for e in envelopes)
+  scale = np.linalg.norm(a) * np.linalg.norm(b)
+  return float(a @ b / scale) if scale > 0 else 0.0
+
+
+def evaluate(
+    candidate: np.ndarray,
+    *,
+    sample_rate_hz: int,
+    style: np.ndarray | Sequence[np.ndarray] | None = None,
+    content: np.ndarray | None = None,
+    magnitude: np.ndarray | None = None,
+    n_fft: int = 1024,
+    hop_length: int = 256,
+) -> dict:
+  """All metrics that apply to `candidate`, as a JSON-serialisable dict.
+
+  Args:
+    candidate: synthesized waveform `[samples]`.
+    sample_rate_hz: sample rate of all waveforms.
+    style: style reference `[samples]`, or a list or tuple of them (multi-texture):
+      statistics use their concatenation, copies are checked against each
+      clip and the largest fraction is reported.
+    content: content waveform `[samples]` (style transfer).
+    magnitude: target magnitude `[time, n_fft // 2 + 1]` of a phase
+      reconstruction.
+    n_fft, hop_length: STFT size and hop in samples.
+
+  Returns:
+    {"style": {"texture_stats": {...}, "gram": float, "log_mel_db": float,
+    "copy": {"fraction", "segments", "max_correlation"}},
+    "content": {"onset_correlation": float, "log_mel_db": float},
+    "spectral_convergence": float}, with only the entries whose inputs were given.
+  """
+  if style is None and content is None and magnitude is None:
+    raise InputError("evaluate needs at least one of style, content or magnitude")
+  results = {}
+  if style is not None:
+    clips = list(style) if isinstance(style, list | tuple) else [style]
+    if not clips:
+      raise InputError("style is an empty list")
+    copies = [copy_fraction(c, candidate, sample_rate_hz=sample_rate_hz) for c in clips]
+    reference = np.concatenate([np.asarray(c, dtype=np.float64) for c in clips])
+    results["style"] = {
+        "texture_stats": texture_stats_distance(
+            reference, candidate, sample_rate_hz=sample_rate_hz
+        ),
+        "gram": gram_distance(
+            reference, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+        ),
+        "log_mel_db": log_mel_distance(
+            reference, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+        ),
+        "copy": {
+            "fraction": max(c["fraction"] for c in copies),
+            "segments": copies[0]["segments"],
+            "max_correlation": max(c["max_correlation"] for c in copies),
+        },
+    }
+  if content is not None:
+    results["content"] = {
+        "onset_correlation": onset_correlation(
+            content, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+        ),
+        "log_mel_db": log_mel_distance(
+            content, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+        ),
+    }
+  if magnitude is not None:
+    results["spectral_convergence"] = spectral_convergence(
+        magnitude, candidate, n_fft=n_fft, hop_length=hop_length
+    )
+  return results
