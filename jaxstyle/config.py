@@ -8,6 +8,7 @@ import functools
 
 import ml_collections
 
+from jaxstyle import frontend
 from jaxstyle import nets
 from jaxstyle import optimize
 from jaxstyle.errors import InputError
@@ -21,6 +22,9 @@ def base() -> ml_collections.ConfigDict:
   c.n_fft = 1024  # samples
   c.hop_length = 256  # samples
   c.log_max = 7.0  # log1p magnitudes in [0, log_max] map to [0, 1].
+  c.spectrogram = "stft"  # stft | cqt_map (log-frequency map of the STFT) | cqt (librosa)
+  c.cqt_bins = 512  # cqt_map and cqt: log-frequency bins ...
+  c.cqt_bins_per_octave = 64  # ... and their density
   # Network (frozen; random from net.seed unless `params` names a checkpoint).
   c.net = ml_collections.ConfigDict()
   c.net.orientation = "freq"  # freq | time | 2d
@@ -29,6 +33,7 @@ def base() -> ml_collections.ConfigDict:
   c.net.kernel_size = 11
   c.net.pooling = "max"  # max | avg
   c.net.seed = 0
+  c.params = ""  # a checkpoint of scripts/train.py (pretrained weights); empty: random
   c.style_layers = "relu1,relu2"  # comma-separated tap names
   # Objective: content_weight * content + style_weight * style + bound_weight * bound.
   # The content keys apply to style transfer only; texture synthesis ignores them.
@@ -106,14 +111,16 @@ def check(c: ml_collections.ConfigDict) -> None:
     raise InputError(f"unknown config key(s): {', '.join(unknown)} "
                      f"(known: {', '.join(sorted(base().keys()))})")
   choices = {"net.orientation": nets.ORIENTATIONS, "net.pooling": nets.POOLINGS,
-             "solver": optimize.SOLVERS, "init": ("noise", "content")}
+             "solver": optimize.SOLVERS, "init": ("noise", "content"),
+             "spectrogram": frontend.SPECTROGRAMS}
   for key, allowed in choices.items():
     value = functools.reduce(getattr, key.split("."), c)
     if value not in allowed:
       raise InputError(f"config.{key} must be one of {allowed}, got {value!r}")
   positive = {"sample_rate": c.sample_rate, "n_fft": c.n_fft, "hop_length": c.hop_length,
               "log_max": c.log_max, "iterations": c.iterations, "history_size": c.history_size,
-              "log_every": c.log_every, "net.stacks": c.net.stacks,
+              "log_every": c.log_every, "net.stacks": c.net.stacks, "cqt_bins": c.cqt_bins,
+              "cqt_bins_per_octave": c.cqt_bins_per_octave,
               "net.channels": c.net.channels, "net.kernel_size": c.net.kernel_size}
   for key, value in positive.items():
     if not value > 0:

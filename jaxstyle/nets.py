@@ -115,6 +115,18 @@ def net_input(spec: jnp.ndarray, orientation: str) -> jnp.ndarray:
   raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
 
 
+def from_config(c) -> StackedConv:
+  """The network a config (`jaxstyle.config`) describes: `net.stacks` x `net.channels`."""
+  return StackedConv(orientation=c.net.orientation, channels=(c.net.channels,) * c.net.stacks,
+                     kernel_size=c.net.kernel_size, pooling=c.net.pooling)
+
+
+def random_variables(c, n_frames: int, n_freq: int) -> dict:
+  """Frozen random variables (seed `net.seed`) of `from_config(c)` for `[n_frames, n_freq]`."""
+  in_shape = {"freq": (1, 8, n_freq), "time": (1, n_freq, n_frames), "2d": (1, 8, 8, 1)}
+  return init(from_config(c), c.net.seed, in_shape[c.net.orientation])
+
+
 def init(net: StackedConv, seed: int, input_shape: Sequence[int]) -> dict:
   """Frozen variables (`params` and `batch_stats`) for an input of `input_shape`.
 

@@ -7,9 +7,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxstyle import metrics
 from jaxstyle import spectral
 
 
@@ -53,18 +51,3 @@ def griffin_lim(
 
   angles, _ = jax.lax.fori_loop(0, n_iter, body, (angles, jnp.zeros_like(angles)))
   return istft(mag * angles)
-
-
-def to_audio(spec: jnp.ndarray, *, n_fft: int, hop_length: int, log_max: float, n_iter: int,
-             momentum: float, seed: int, length: int | None = None) -> tuple[jnp.ndarray, float]:
-  """Network-scale spectrogram `[time, freq]` -> (waveform `[samples]`, spectral convergence).
-
-  Undoes the scaling and the log (`spectral.decompress`), clips negative magnitudes
-  to 0 and runs Griffin-Lim.
-  """
-  mag = jnp.maximum(spectral.decompress(jnp.asarray(spec), log_max=log_max), 0.0)
-  audio = griffin_lim(mag, jax.random.key(seed), n_fft=n_fft, hop_length=hop_length,
-                      n_iter=n_iter, momentum=momentum, length=length)
-  convergence = metrics.spectral_convergence(np.asarray(mag), np.asarray(audio), n_fft=n_fft,
-                                             hop_length=hop_length)
-  return audio, convergence

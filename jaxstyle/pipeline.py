@@ -19,8 +19,8 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import config as config_lib
 from jaxstyle import examples
+from jaxstyle import frontend
 from jaxstyle import metrics
-from jaxstyle import phase
 from jaxstyle import plots
 from jaxstyle import spectral
 from jaxstyle import synthesis
@@ -103,10 +103,8 @@ def run(
     if content_path is not None:
       name = f"{stem(content_path)}_x_{name}"
 
-  spec = lambda y: np.asarray(spectral.spectrogram(  # noqa: E731
-      y, n_fft=c.n_fft, hop_length=c.hop_length, log_max=c.log_max))
-  style_specs = [spec(y) for y in styles]
-  content_spec = None if content is None else spec(content)
+  style_specs = [frontend.analyze(y, c) for y in styles]
+  content_spec = None if content is None else frontend.analyze(content, c)
   n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
   logging.info("%s: %d style clip(s), output %d frames (%.2f s)",
                "style transfer" if content is not None else "texture synthesis",
@@ -117,12 +115,9 @@ def run(
                                 seed=seed)
   synthesis_s = time.perf_counter() - t0
   t0 = time.perf_counter()
-  wave, convergence = phase.to_audio(
-      result.spectrogram, n_fft=c.n_fft, hop_length=c.hop_length, log_max=c.log_max,
-      n_iter=c.phase_iterations, momentum=c.phase_momentum, seed=seed, length=n_samples)
-  wave = np.asarray(wave)
+  wave, convergence = frontend.resynthesize(result.spectrogram, c, length=n_samples, seed=seed)
   phase_s = time.perf_counter() - t0
-  logging.info("Griffin-Lim: %d iterations, spectral convergence %.4f, %.1fs",
+  logging.info("phase reconstruction: %d iterations, spectral convergence %.4f, %.1fs",
                c.phase_iterations, convergence, phase_s)
   t0 = time.perf_counter()
   quality = metrics.evaluate(wave, sample_rate_hz=c.sample_rate, style=styles, content=content,

@@ -11,6 +11,8 @@ Every function is pure and safe under `jit`, `vmap` and `grad`; size arguments
 (`n_fft`, `hop_length`, ...) must be static under `jit`.
 """
 
+import math
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -44,6 +46,38 @@ def _frame_index(n_frames: int, n_fft: int, hop_length: int) -> np.ndarray:
   return hop_length * np.arange(n_frames)[:, None] + np.arange(n_fft)[None, :]
 
 
+# Framing and overlap-add without gathers or scatters (which XLA compiles and runs
+# slowly): the signal is cut into blocks of g = gcd(n_fft, hop) samples; frame t is
+# blocks t*s ... t*s + r - 1, with s = hop / g and r = n_fft / g, i.e. r strided slices.
+
+
+def frame(x: jnp.ndarray, *, n_fft: int, hop_length: int) -> jnp.ndarray:
+  """`[..., samples]` -> `[..., 1 + (samples - n_fft) // hop_length, n_fft]` frames."""
+  g = math.gcd(n_fft, hop_length)
+  r, s = n_fft // g, hop_length // g
+  n_frames = 1 + (x.shape[-1] - n_fft) // hop_length
+  blocks = x[..., : (s * (n_frames - 1) + r) * g].reshape(*x.shape[:-1], -1, g)
+  parts = [blocks[..., j : j + s * (n_frames - 1) + 1 : s, :] for j in range(r)]
+  return jnp.stack(parts, axis=-2).reshape(*x.shape[:-1], n_frames, n_fft)
+
+
+def overlap_add(frames: jnp.ndarray, *, hop_length: int) -> jnp.ndarray:
+  """`[..., time, n_fft]` -> `[..., n_fft + hop_length * (time - 1)]`, frames summed."""
+  *lead, n_frames, n_fft = frames.shape
+  g = math.gcd(n_fft, hop_length)
+  r, s = n_fft // g, hop_length // g
+  parts = frames.reshape(*lead, n_frames, r, 1, g)
+  n_blocks = s * (n_frames - 1) + r
+  out = 0
+  for j in range(r):
+    # Row t of part j goes to block j + s * t: space the rows s apart, shift them by j.
+    rows = jnp.pad(parts[..., j, :, :], [(0, 0)] * (len(lead) + 1) + [(0, s - 1), (0, 0)])
+    rows = rows.reshape(*lead, n_frames * s, g)[..., : s * (n_frames - 1) + 1, :]
+    pad = [(0, 0)] * len(lead) + [(j, n_blocks - j - rows.shape[-2]), (0, 0)]
+    out = out + jnp.pad(rows, pad)
+  return out.reshape(*lead, n_blocks * g)
+
+
 def stft(
     x: jnp.ndarray,
     *,
@@ -72,8 +106,7 @@ def stft(
     x = jnp.pad(x, pad)
   if x.shape[-1] < n_fft:
     raise ValueError(f"signal of {x.shape[-1]} samples is shorter than n_fft={n_fft}")
-  n_frames = 1 + (x.shape[-1] - n_fft) // hop_length
-  frames = x[..., _frame_index(n_frames, n_fft, hop_length)]
+  frames = frame(x, n_fft=n_fft, hop_length=hop_length)
   return jnp.fft.rfft(frames * window, n=n_fft, axis=-1)
 
 
@@ -102,7 +135,7 @@ def istft(
   frames = jnp.fft.irfft(spec, n=n_fft, axis=-1) * window
   total = n_fft + hop_length * (n_frames - 1)
   index = _frame_index(n_frames, n_fft, hop_length)
-  y = jnp.zeros(frames.shape[:-2] + (total,), frames.dtype).at[..., index].add(frames)
+  y = overlap_add(frames, hop_length=hop_length)
   # Window sum-square normalisation, where it is not (numerically) zero.
   wss = np.bincount(index.ravel(), np.broadcast_to(window**2, index.shape).ravel(), total)
   nonzero = wss > np.finfo(np.float32).tiny

@@ -19,41 +19,35 @@ from jaxstyle import config as config_lib
 from jaxstyle import losses
 from jaxstyle import nets
 from jaxstyle import optimize
+from jaxstyle import train
 from jaxstyle.errors import InputError
 
 # Noise init, as the reference code: uniform in [0, NOISE_INIT_SCALE).
 NOISE_INIT_SCALE = 0.1
 
 
-def make_net(c: ml_collections.ConfigDict) -> nets.StackedConv:
-  """The network a config describes."""
-  return nets.StackedConv(orientation=c.net.orientation, channels=(c.net.channels,) * c.net.stacks,
-                          kernel_size=c.net.kernel_size, pooling=c.net.pooling)
-
-
-def init_variables(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> dict:
-  """Frozen random variables of the config's network for `[n_frames, n_freq]` inputs."""
-  in_shape = {"freq": (1, 8, n_freq), "time": (1, n_freq, n_frames), "2d": (1, 8, 8, 1)}
-  return nets.init(make_net(c), c.net.seed, in_shape[c.net.orientation])
+def weights(c: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
+  """The loss weights of a config, as arrays: an argument of the objective, not a constant,
+  so runs that differ only in weights share one compiled program (and can be batched)."""
+  return {k: jnp.float32(c[f"{k}_weight"]) for k in ("style", "content", "bound")}
 
 
 @functools.cache
 def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
-              content_layers: tuple[str, ...], weights: tuple[float, float, float]):
-  """`fun(x, variables, style_grams, content_features) -> (total, terms)`.
+              content_layers: tuple[str, ...]):
+  """`fun(x, variables, style_grams, content_features, weights) -> (total, terms)`.
 
-  `x` is a spectrogram `[time, freq]`; `weights` are (style, content, bound).
-  Cached, so equal settings share one compiled solver step.
+  `x` is a spectrogram `[time, freq]`; `weights` as from `weights(c)`. Cached, so
+  equal networks and layers share one compiled solver step.
   """
   until = max(style_layers + content_layers, key=nets.tap_depth)
-  style_weight, content_weight, bound_weight = weights
 
-  def fun(x, variables, style_grams, content_features):
+  def fun(x, variables, style_grams, content_features, weights):
     feats = net.apply(variables, nets.net_input(x, net.orientation)[None], until=until)
     terms = losses.loss_terms(x, feats, style_grams=style_grams,
                               content_features=content_features)
-    total = losses.total_loss(terms, style_weight=style_weight, content_weight=content_weight,
-                              bound_weight=bound_weight)
+    total = losses.total_loss(terms, style_weight=weights["style"],
+                              content_weight=weights["content"], bound_weight=weights["bound"])
     return total, terms
 
   return fun
@@ -98,7 +92,8 @@ def synthesize(
       Any value for the `freq` and `2d` orientations; for `time`, where frames are
       channels, it must equal the style's frame count.
     seed: seed of the noise init.
-    variables: frozen network variables (default: random from `c.net.seed`).
+    variables: frozen network variables (default: the checkpoint `c.params`, else
+      random from `c.net.seed`).
 
   Returns:
     The best spectrogram found and the loss history.
@@ -114,9 +109,11 @@ def synthesize(
           "the 'time' orientation uses time frames as channels, so the output and every "
           f"style (and content) clip must have the same number of frames; got {sorted(lengths)} "
           "(set the duration to the style's, or use net.orientation=freq or 2d)")
-  net = make_net(c)
-  if variables is None:
-    variables = init_variables(c, n_frames, n_freq)
+  net = nets.from_config(c)
+  if variables is None and c.params:
+    variables = train.load_variables(c.params, c, n_frames=n_frames, n_freq=n_freq)
+  elif variables is None:
+    variables = nets.random_variables(c, n_frames, n_freq)
   s_layers, c_layers = config_lib.style_layers(c), config_lib.content_layers(c)
   if content is None:
     c_layers = ()
@@ -130,8 +127,8 @@ def synthesize(
   else:
     x0 = NOISE_INIT_SCALE * jax.random.uniform(jax.random.key(seed), (n_frames, n_freq))
 
-  fun = objective(net, s_layers, c_layers, (c.style_weight, c.content_weight, c.bound_weight))
+  fun = objective(net, s_layers, c_layers)
   solver = optimize.lbfgs(fun, solver=c.solver, history_size=c.history_size)
-  res = optimize.minimize(solver, x0, variables, style_grams, content_feats,
+  res = optimize.minimize(solver, x0, variables, style_grams, content_feats, weights(c),
                           iterations=c.iterations, log_every=c.log_every)
   return Result(np.asarray(res.x), res.history, res.stop_reason, res.compile_seconds)

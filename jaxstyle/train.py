@@ -35,7 +35,6 @@ from jaxstyle import audio
 from jaxstyle import config as config_lib
 from jaxstyle import nets
 from jaxstyle import spectral
-from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
 CSV_PATH = os.path.join("meta", "esc50.csv")
@@ -84,8 +83,8 @@ class Classifier(nn.Module):
 
 
 def classifier(c: ml_collections.ConfigDict, num_classes: int) -> Classifier:
-  """The classifier around the network a config describes (`synthesis.make_net`)."""
-  net = synthesis.make_net(c)
+  """The classifier around the network a config describes (`nets.from_config`)."""
+  net = nets.from_config(c)
   return Classifier(num_classes, orientation=net.orientation, channels=net.channels,
                     kernel_size=net.kernel_size, pooling=net.pooling)
 
@@ -203,7 +202,7 @@ def save_variables(path: str, variables: dict, c: ml_collections.ConfigDict, *, 
 
   Args:
     path: checkpoint file (msgpack).
-    variables: `{"params": ..., "batch_stats": ...}` of `synthesis.make_net(c)`.
+    variables: `{"params": ..., "batch_stats": ...}` of `nets.from_config(c)`.
     c: the config whose network and front-end produced them.
     n_frames, n_freq: the input spectrogram shape `[time, freq]` they were trained on.
     training: metadata to keep (numbers, strings, lists of them).
@@ -226,7 +225,7 @@ def load_variables(path: str, c: ml_collections.ConfigDict, *, n_frames: int,
 
   The recorded architecture and front-end must equal the config's, and the variables
   must have the tree structure and every leaf shape of freshly initialised variables
-  of `synthesis.make_net(c)` for `[n_frames, n_freq]` spectrograms.
+  of `nets.from_config(c)` for `[n_frames, n_freq]` spectrograms.
 
   Args:
     path: a checkpoint written by `save_variables` (or `train`).
@@ -236,7 +235,7 @@ def load_variables(path: str, c: ml_collections.ConfigDict, *, n_frames: int,
       for `time`).
 
   Returns:
-    `{"params": ..., "batch_stats": ...}` for `synthesis.make_net(c).apply`; the
+    `{"params": ..., "batch_stats": ...}` for `nets.from_config(c).apply`; the
     batchnorm statistics are those from training.
 
   Raises:
@@ -276,7 +275,7 @@ def load_variables(path: str, c: ml_collections.ConfigDict, *, n_frames: int,
                      f"{in_channels}{hint}")
 
   fresh = traverse_util.flatten_dict(
-      jax.eval_shape(lambda: synthesis.init_variables(c, n_frames, n_freq)), sep="/")
+      jax.eval_shape(lambda: nets.random_variables(c, n_frames, n_freq)), sep="/")
   loaded = traverse_util.flatten_dict(record["variables"], sep="/")
   problems = [f"missing {k}" for k in fresh if k not in loaded]
   problems += [f"unexpected {k}" for k in loaded if k not in fresh]

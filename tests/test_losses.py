@@ -7,6 +7,7 @@ import numpy as np
 
 from jaxstyle import config
 from jaxstyle import losses
+from jaxstyle import nets
 from jaxstyle import synthesis
 
 RNG = np.random.default_rng(0)
@@ -46,13 +47,14 @@ def test_bound_gradient_is_zero_inside_and_finite():
 def test_objective_gradient_matches_finite_differences():
   c = config.base()
   c.net.channels, c.net.kernel_size, c.content_layers = 6, 3, "relu2"
-  net = synthesis.make_net(c)
+  net = nets.from_config(c)
   style, content = (0.5 * RNG.random((16, 12)) for _ in range(2))
   x = jnp.asarray(RNG.uniform(-0.1, 1.1, (16, 12)))  # also exercises the bound term
-  variables = synthesis.init_variables(c, 16, 12)
+  variables = nets.random_variables(c, 16, 12)
   grams = {k: losses.gram(v) for k, v in synthesis.features(
       net, variables, style, ("relu1", "relu2")).items()}
   feats = synthesis.features(net, variables, content, ("relu2",))
-  fun = synthesis.objective(net, ("relu1", "relu2"), ("relu2",), (1e3, 1.0, 1e-1))
-  total = lambda x: fun(x, variables, grams, feats)[0]
+  fun = synthesis.objective(net, ("relu1", "relu2"), ("relu2",))
+  c.style_weight, c.bound_weight = 1e3, 1e-1
+  total = lambda x: fun(x, variables, grams, feats, synthesis.weights(c))[0]
   jtu.check_grads(total, (x,), order=1, modes=["rev"], atol=2e-2, rtol=2e-2, eps=1e-3)

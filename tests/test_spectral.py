@@ -75,3 +75,15 @@ def test_spectrogram_gradient_matches_finite_differences():
 def test_too_short_for_one_frame():
   with pytest.raises(ValueError, match="shorter than n_fft"):
     spectral.stft(jnp.zeros(100), n_fft=1024, hop_length=256, center=False)
+
+
+@pytest.mark.parametrize("n_fft, hop", [(16, 4), (16, 6), (12, 5), (8, 8)])
+def test_frame_and_overlap_add_against_indexing(n_fft, hop):
+  x = _signal(2 * 61).reshape(2, 61)
+  idx = spectral._frame_index(1 + (61 - n_fft) // hop, n_fft, hop)
+  frames = spectral.frame(jnp.asarray(x), n_fft=n_fft, hop_length=hop)
+  np.testing.assert_array_equal(frames, x[:, idx])
+  expected = np.zeros((2, n_fft + hop * (idx.shape[0] - 1)), np.float32)
+  for t, row in enumerate(idx):
+    expected[:, row] += x[:, idx[t]]
+  np.testing.assert_allclose(spectral.overlap_add(frames, hop_length=hop), expected, rtol=1e-6)

@@ -6,6 +6,7 @@ import pytest
 
 from jaxstyle import InputError
 from jaxstyle import losses
+from jaxstyle import nets
 from jaxstyle import optimize
 from jaxstyle import synthesis
 from tests.conftest import spec_of
@@ -64,8 +65,8 @@ def test_style_transfer_keeps_the_content(tiny, texture_clip, tone_clip):
 
 def test_multi_texture_target_is_the_concatenated_gram(tiny, texture_clip, tone_clip):
   a, b = spec_of(texture_clip, tiny), spec_of(tone_clip[: tone_clip.size // 2], tiny)
-  net = synthesis.make_net(tiny)
-  v = synthesis.init_variables(tiny, a.shape[0], a.shape[1])
+  net = nets.from_config(tiny)
+  v = nets.random_variables(tiny, a.shape[0], a.shape[1])
   fa, fb = (synthesis.features(net, v, s, ("relu1",))["relu1"][0] for s in (a, b))
   both = np.concatenate([fa, fb])
   np.testing.assert_allclose(losses.gram([fa, fb]), both.T @ both / len(both), rtol=1e-4,

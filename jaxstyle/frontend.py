@@ -1,0 +1,66 @@
+"""The time-frequency representation a config chooses (`spectrogram`), both ways.
+
+- `stft`: `log1p |STFT|` scaled to about [0, 1] (`spectral.spectrogram`); back with
+  fast Griffin-Lim.
+- `cqt_map`: the STFT magnitude through the log-frequency map of `jaxstyle.cqt` (as
+  Huzaifah & Wyse, after Ellis), then `log1p` and scaling; back through the map's
+  pseudo-inverse to the STFT magnitude, then Griffin-Lim. Mildly lossy.
+- `cqt`: librosa's constant-Q transform (as Milacic: `hop_length` 128, 512 bins, 64
+  per octave), `log1p` and scaling; back with `librosa.griffinlim_cqt`.
+
+Spectrograms are `[time, bins]` network-scale numpy arrays, `time = 1 + samples // hop`.
+"""
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxstyle import cqt
+from jaxstyle import metrics
+from jaxstyle import phase
+from jaxstyle import spectral
+
+SPECTROGRAMS = ("stft", "cqt_map", "cqt")
+
+
+def _fmap(c: ml_collections.ConfigDict) -> np.ndarray:
+  return cqt.log_frequency_map(sample_rate_hz=c.sample_rate, n_fft=c.n_fft,
+                               bins_per_octave=c.cqt_bins_per_octave, n_bins=c.cqt_bins)
+
+
+def analyze(y: np.ndarray, c: ml_collections.ConfigDict) -> np.ndarray:
+  """Waveform `[samples]` -> network-scale spectrogram `[time, bins]`."""
+  if c.spectrogram == "cqt":
+    mag = cqt.cqt_magnitude(y, sample_rate_hz=c.sample_rate, hop_length=c.hop_length,
+                            n_bins=c.cqt_bins, bins_per_octave=c.cqt_bins_per_octave)
+    return np.asarray(spectral.compress(mag, log_max=c.log_max))
+  mag = spectral.magnitude(spectral.stft(y, n_fft=c.n_fft, hop_length=c.hop_length))
+  if c.spectrogram == "cqt_map":
+    mag = cqt.to_log_frequency(mag, _fmap(c))
+  return np.asarray(spectral.compress(mag, log_max=c.log_max))
+
+
+def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict, *, length: int,
+                 seed: int) -> tuple[np.ndarray, float]:
+  """Network-scale `[time, bins]` -> (waveform `[length]`, spectral convergence).
+
+  The spectral convergence is measured in the domain that was inverted: the STFT
+  magnitude for `stft` and `cqt_map`, the CQT magnitude for `cqt`.
+  """
+  mag = np.maximum(np.asarray(spectral.decompress(spec, log_max=c.log_max)), 0.0)
+  if c.spectrogram == "cqt":
+    kw = dict(sample_rate_hz=c.sample_rate, hop_length=c.hop_length, n_bins=c.cqt_bins,
+              bins_per_octave=c.cqt_bins_per_octave)
+    audio = cqt.cqt_inverse(mag, n_iter=max(c.phase_iterations, 1), length=length, seed=seed,
+                            **kw)
+    rebuilt = cqt.cqt_magnitude(audio, **kw)
+    t = min(len(rebuilt), len(mag))
+    return audio, float(np.linalg.norm(rebuilt[:t] - mag[:t]) / np.linalg.norm(mag[:t]))
+  if c.spectrogram == "cqt_map":
+    fmap = _fmap(c)
+    mag = np.asarray(cqt.from_log_frequency(mag, cqt.log_frequency_inverse(fmap)))
+  audio = np.asarray(phase.griffin_lim(
+      mag, jax.random.key(seed), n_fft=c.n_fft, hop_length=c.hop_length,
+      n_iter=c.phase_iterations, momentum=c.phase_momentum, length=length))
+  return audio, metrics.spectral_convergence(mag, audio, n_fft=c.n_fft,
+                                             hop_length=c.hop_length)
