@@ -32,6 +32,32 @@ def torch_uniform(fan_in: int) -> nn.initializers.Initializer:
   return init
 
 
+class Conv1D(nn.Module):
+  """1D "same" convolution as one matrix product (im2col), `[..., T, C] -> [..., T, features]`.
+
+  The parameters are those of `nn.Conv` (`kernel` `[k, C, features]`, `bias`), but the
+  `k` shifted copies of the input are concatenated along channels and multiplied by the
+  kernel reshaped to `[k * C, features]`: XLA:CPU runs that, and its gradient, as large
+  matrix products near the machine's matmul peak, where its convolution (notably the
+  input gradient) reaches well under half of it (see BUILD.md).
+  """
+
+  features: int
+  kernel_size: int
+  kernel_init: nn.initializers.Initializer
+  bias_init: nn.initializers.Initializer
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    k, t = self.kernel_size, x.shape[-2]
+    kernel = self.param("kernel", self.kernel_init, (k, x.shape[-1], self.features))
+    bias = self.param("bias", self.bias_init, (self.features,))
+    lo = (k - 1) // 2  # lax's "SAME": the extra pad of an even kernel goes at the end
+    xp = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [(lo, k - 1 - lo), (0, 0)])
+    cols = jnp.concatenate([xp[..., i:i + t, :] for i in range(k)], axis=-1)
+    return cols @ kernel.reshape(-1, self.features) + bias
+
+
 class StackedConv(nn.Module):
   """`stacks` x (conv -> batchnorm -> ReLU -> pool), "same" padding, stride 1.
 
@@ -73,8 +99,12 @@ class StackedConv(nn.Module):
     feats = {}
     for i, ch in enumerate(self.channels, start=1):
       fan_in = x.shape[-1] * self.kernel_size**ndim
-      x = nn.Conv(ch, kernel, padding="SAME", kernel_init=torch_uniform(fan_in),
-                  bias_init=torch_uniform(fan_in), name=f"conv{i}")(x)
+      init = dict(kernel_init=torch_uniform(fan_in), bias_init=torch_uniform(fan_in),
+                  name=f"conv{i}")
+      if ndim == 1:
+        x = Conv1D(ch, self.kernel_size, **init)(x)
+      else:
+        x = nn.Conv(ch, kernel, padding="SAME", **init)(x)
       feats[f"conv{i}"] = x
       # PyTorch BatchNorm defaults: eps 1e-5, momentum 0.1 (Flax: 0.9).
       x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
