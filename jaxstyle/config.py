@@ -11,6 +11,7 @@ import ml_collections
 from jaxstyle import frontend
 from jaxstyle import nets
 from jaxstyle import optimize
+from jaxstyle import phase
 from jaxstyle.errors import InputError
 
 
@@ -47,7 +48,10 @@ def base() -> ml_collections.ConfigDict:
   c.iterations = 100  # L-BFGS iterations (each may evaluate the loss several times)
   c.history_size = 10  # L-BFGS memory
   c.log_every = 10  # iterations between progress lines
-  # Phase reconstruction (fast Griffin-Lim).
+  # Batches (scripts/texture.py --batch): each style file its own target, not one mixed target.
+  c.batch_styles = False
+  # Phase reconstruction (fast Griffin-Lim; librosa's for spectrogram=cqt).
+  c.phase_init = "spsi"  # spsi (single-pass spectrogram inversion) | random
   c.phase_iterations = 100
   c.phase_momentum = 0.99
   return c
@@ -112,7 +116,7 @@ def check(c: ml_collections.ConfigDict) -> None:
                      f"(known: {', '.join(sorted(base().keys()))})")
   choices = {"net.orientation": nets.ORIENTATIONS, "net.pooling": nets.POOLINGS,
              "solver": optimize.SOLVERS, "init": ("noise", "content"),
-             "spectrogram": frontend.SPECTROGRAMS}
+             "spectrogram": frontend.SPECTROGRAMS, "phase_init": phase.INITS}
   for key, allowed in choices.items():
     value = functools.reduce(getattr, key.split("."), c)
     if value not in allowed:

@@ -1,7 +1,7 @@
 """The time-frequency representation a config chooses (`spectrogram`), both ways.
 
 - `stft`: `log1p |STFT|` scaled to about [0, 1] (`spectral.spectrogram`); back with
-  fast Griffin-Lim.
+  fast Griffin-Lim (from single-pass spectrogram inversion phases by default).
 - `cqt_map`: the STFT magnitude through the log-frequency map of `jaxstyle.cqt` (as
   Huzaifah & Wyse, after Ellis), then `log1p` and scaling; back through the map's
   pseudo-inverse to the STFT magnitude, then Griffin-Lim. Mildly lossy.
@@ -61,6 +61,6 @@ def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict, *, length: int,
     mag = np.asarray(cqt.from_log_frequency(mag, cqt.log_frequency_inverse(fmap)))
   audio = np.asarray(phase.griffin_lim(
       mag, jax.random.key(seed), n_fft=c.n_fft, hop_length=c.hop_length,
-      n_iter=c.phase_iterations, momentum=c.phase_momentum, length=length))
+      n_iter=c.phase_iterations, momentum=c.phase_momentum, length=length, init=c.phase_init))
   return audio, metrics.spectral_convergence(mag, audio, n_fft=c.n_fft,
                                              hop_length=c.hop_length)

@@ -44,3 +44,19 @@ def test_resynthesize_undoes_the_front_end(representation):
   # Same loudness as the original (the magnitudes were restored, not left log-scaled).
   np.testing.assert_allclose(np.sqrt(np.mean(np.square(audio))), np.sqrt(np.mean(y**2)),
                              rtol=0.25)
+
+
+def test_spsi_recovers_a_sinusoid_and_helps_griffin_lim():
+  t = np.arange(22050) / 22050
+  y = (0.5 * np.sin(2 * np.pi * 441.3 * t) + 0.3 * np.sin(2 * np.pi * 1234.5 * t)).astype(
+      np.float32)
+  mag = spectral.magnitude(spectral.stft(y, n_fft=N_FFT, hop_length=HOP))
+  sc = {}
+  for init in phase.INITS:
+    for n in (0, 5):
+      audio = phase.griffin_lim(mag, jax.random.key(0), n_fft=N_FFT, hop_length=HOP, n_iter=n,
+                                length=y.size, init=init)
+      sc[init, n] = metrics.spectral_convergence(mag, audio, n_fft=N_FFT, hop_length=HOP)
+  # Stationary partials: the phase advance hop * 2 pi f / rate is what SPSI estimates.
+  assert sc["spsi", 0] < 0.1 < 0.5 < sc["random", 0]
+  assert sc["spsi", 5] < sc["random", 5]

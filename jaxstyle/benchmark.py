@@ -1,0 +1,196 @@
+"""Measuring instruments for `scripts/benchmark.py`: loss + gradient cost, matmul peak,
+phase reconstruction, and a per-operation breakdown against XLA's own convolution.
+
+Settings A-E are those of the PyTorch peer (`../shared/peers/torch_ref.py`), so both
+sides time the same work on the same machine:
+
+| | orientation | channels | kernel | hop | style | content |
+|---|---|---|---|---|---|---|
+| A | freq | 4096 | 11 | 256 | relu1, relu2 | - |
+| B | freq | 4096 | 11 | 256 | relu1, relu2 | relu3 |
+| C | freq | 4096 | 11 | 128 | relu1, relu2 | relu3 |
+| D | freq | 512 | 11 | 256 | relu1, relu2 | - |
+| E | 2d | 64 | 11 | 256 | relu1, relu2 | - |
+"""
+
+from collections.abc import Callable
+import dataclasses
+import resource
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import librosa
+import numpy as np
+
+from jaxstyle import config as config_lib
+from jaxstyle import examples
+from jaxstyle import losses
+from jaxstyle import metrics
+from jaxstyle import nets
+from jaxstyle import phase
+from jaxstyle import spectral
+from jaxstyle import synthesis
+
+SAMPLE_RATE, N_FFT, SECONDS = 22050, 1024, 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  orientation: str
+  channels: int
+  hop_length: int
+  style: tuple[str, ...] = ("relu1", "relu2")
+  content: tuple[str, ...] = ()
+  kernel_size: int = 11
+
+
+SETTINGS = {
+    "A": Setting("freq", 4096, 256),
+    "B": Setting("freq", 4096, 256, content=("relu3",)),
+    "C": Setting("freq", 4096, 128, content=("relu3",)),
+    "D": Setting("freq", 512, 256),
+    "E": Setting("2d", 64, 256),
+}
+
+
+def _timed(f: Callable[[], object], *, evals: int, warmup: int = 1) -> list[float]:
+  for _ in range(warmup):
+    jax.block_until_ready(f())
+  times = []
+  for _ in range(evals):
+    start = time.perf_counter()
+    jax.block_until_ready(f())
+    times.append(time.perf_counter() - start)
+  return times
+
+
+def work_flop(s: Setting, n_frames: int, n_freq: int) -> dict[str, float]:
+  """FLOPs of one loss + gradient: forward convs, input-gradient convs, Gram products.
+
+  The weights are frozen, so the backward pass computes only input gradients, as
+  many FLOPs as the forward convs. Gram: `2 C^2 P` forward and as much backward per
+  style layer. Only the stacks up to the deepest layer are computed.
+  """
+  depth = max(nets.tap_depth(t) for t in s.style + s.content)
+  spatial = (n_frames,) if s.orientation == "freq" else (n_frames, n_freq)
+  c_in = n_freq if s.orientation == "freq" else 1
+  taps = int(np.prod([s.kernel_size] * len(spatial)))
+  conv, gram = 0.0, 0.0
+  for i in range(1, depth + 1):
+    positions = int(np.prod(spatial))
+    conv += 2.0 * taps * c_in * s.channels * positions
+    if f"relu{i}" in s.style:
+      gram += 2 * 2.0 * s.channels**2 * positions
+    c_in, spatial = s.channels, tuple(n // 2 for n in spatial)
+  return {"conv_forward": conv, "conv_input_gradient": conv, "gram": gram,
+          "total": 2 * conv + gram}
+
+
+def matmul_peak(*, n: int = 4096, evals: int = 5) -> dict:
+  """JAX float32 `n x n` matmul: GFLOP/s (median and best)."""
+  a = jax.random.normal(jax.random.key(0), (n, n))
+  f = jax.jit(lambda a: a @ a)
+  times = _timed(lambda: f(a), evals=evals)
+  return {"n": n, "gflops_median": 2 * n**3 / statistics.median(times) / 1e9,
+          "gflops_best": 2 * n**3 / min(times) / 1e9}
+
+
+def objective_cost(name: str, *, evals: int = 5, warmup: int = 1) -> dict:
+  """Compile time, seconds per loss + gradient evaluation and work of setting `name`."""
+  s = SETTINGS[name]
+  c = config_lib.base()
+  c.hop_length, c.net.orientation, c.net.channels = s.hop_length, s.orientation, s.channels
+  c.net.kernel_size = s.kernel_size
+  c.net.stacks = max(nets.tap_depth(t) for t in s.style + s.content)
+  c.style_layers, c.content_layers = ",".join(s.style), ",".join(s.content)
+  y = examples.birds_and_rain(seconds=SECONDS, sample_rate=SAMPLE_RATE)
+  style = spectral.spectrogram(y, n_fft=N_FFT, hop_length=s.hop_length)
+  content = spectral.spectrogram(examples.tones(seconds=SECONDS, sample_rate=SAMPLE_RATE),
+                                 n_fft=N_FFT, hop_length=s.hop_length)
+  n_frames, n_freq = style.shape
+  net = nets.from_config(c)
+  variables = nets.random_variables(c, n_frames, n_freq)
+  grams = {k: losses.gram(v) for k, v in synthesis.features(net, variables, style,
+                                                             s.style).items()}
+  feats = synthesis.features(net, variables, content, s.content) if s.content else {}
+  fun = synthesis.objective(net, s.style, s.content)
+  args = (variables, grams, feats, synthesis.weights(c))
+  x = 0.1 * jax.random.uniform(jax.random.key(0), style.shape)
+  start = time.perf_counter()
+  step = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, *args).compile()
+  compile_s = time.perf_counter() - start
+  times = _timed(lambda: step(x, *args), evals=evals, warmup=warmup)
+  work = work_flop(s, n_frames, n_freq)
+  median = statistics.median(times)
+  return {"setting": name, **dataclasses.asdict(s), "shape": [n_frames, n_freq],
+          "compile_s": compile_s, "eval_times_s": times, "eval_median_s": median,
+          "work_gflop": work["total"] / 1e9, "work_split_gflop": {
+              k: v / 1e9 for k, v in work.items() if k != "total"},
+          "gflops": work["total"] / median / 1e9,
+          "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _xla_conv(x, w):
+  return jax.lax.conv_general_dilated(x, w, (1,), "SAME", dimension_numbers=("NWC", "WIO", "NWC"))
+
+
+def breakdown(name: str, *, evals: int = 3) -> dict:
+  """Seconds of each operation's forward + input gradient in setting `name` (1D only),
+  with XLA's convolution (the straightforward version) and with `nets.Conv1D`."""
+  s = SETTINGS[name]
+  n_frames = 1 + int(SECONDS * SAMPLE_RATE) // s.hop_length
+  shapes, c_in, t = [], N_FFT // 2 + 1, n_frames
+  for _ in range(max(nets.tap_depth(x) for x in s.style + s.content)):
+    shapes.append((t, c_in))
+    c_in, t = s.channels, t // 2
+  out = {}
+  for i, (t, c_in) in enumerate(shapes, start=1):
+    x = jax.random.normal(jax.random.key(i), (1, t, c_in))
+    init = nets.torch_uniform(c_in * s.kernel_size)
+    conv = nets.Conv1D(s.channels, s.kernel_size, kernel_init=init, bias_init=init)
+    v = conv.init(jax.random.key(0), x)
+    impls = {"xla_conv": lambda x, v=v: _xla_conv(x, v["params"]["kernel"]),
+             "im2col": lambda x, v=v, conv=conv: conv.apply(v, x)}
+    for impl, f in impls.items():
+      g = jax.jit(jax.grad(lambda x, f=f: jnp.sum(f(x) ** 2)))
+      out[f"conv{i}_{impl}_s"] = statistics.median(_timed(lambda g=g, x=x: g(x), evals=evals))
+    if f"relu{i}" in s.style:
+      feat = jax.random.normal(jax.random.key(9), (1, t, s.channels))
+      target = losses.gram(feat) * 0.5
+      g = jax.jit(jax.grad(lambda f, target=target: losses.style_loss(f, target)))
+      out[f"gram{i}_s"] = statistics.median(_timed(lambda g=g, feat=feat: g(feat), evals=evals))
+  return out
+
+
+def griffin_lim_comparison(y: np.ndarray, *, n_iter: int = 100, evals: int = 3) -> dict:
+  """JAX fast Griffin-Lim (random and SPSI init) vs `librosa.griffinlim` (momentum 0.99,
+  random init) on the STFT magnitude of `y` (n_fft 1024, hop 256): seconds and spectral
+  convergence; and
+  what single-pass spectrogram inversion (SPSI) as initial phase gains at 0, 10, 50
+  and 100 iterations."""
+  hop = 256
+  mag = np.asarray(spectral.magnitude(spectral.stft(y, n_fft=N_FFT, hop_length=hop)))
+  sc = lambda a: metrics.spectral_convergence(mag, np.asarray(a), n_fft=N_FFT,  # noqa: E731
+                                              hop_length=hop)
+  run = {
+      f"jax{suffix}": lambda init=init: phase.griffin_lim(
+          mag, jax.random.key(0), n_fft=N_FFT, hop_length=hop, n_iter=n_iter, length=y.size,
+          init=init)
+      for init, suffix in (("random", ""), ("spsi", "_spsi"))
+  } | {
+      "librosa": lambda: librosa.griffinlim(mag.T, n_iter=n_iter, hop_length=hop, n_fft=N_FFT,
+                                            momentum=0.99, random_state=0, length=y.size),
+  }
+  out = {"shape": list(mag.shape), "n_iter": n_iter}
+  for name, f in run.items():
+    times = _timed(f, evals=evals)
+    out[name] = {"seconds": statistics.median(times),
+                 "ms_per_iteration": 1e3 * statistics.median(times) / n_iter,
+                 "spectral_convergence": sc(f())}
+  out["speedup"] = out["librosa"]["seconds"] / out["jax"]["seconds"]
+  out["init"] = {init: {str(n): sc(phase.griffin_lim(
+      mag, jax.random.key(0), n_fft=N_FFT, hop_length=hop, n_iter=n, length=y.size, init=init))
+      for n in (0, 10, 50, 100)} for init in phase.INITS}
+  return out

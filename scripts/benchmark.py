@@ -1,0 +1,153 @@
+"""Speed of jaxstyle against the PyTorch reference, measured in one run.
+
+  python scripts/benchmark.py --output=bench.json            # A-E, ~15 min on 2 cores
+  python scripts/benchmark.py --quick --output=/tmp/b.json    # D, E; under 3 minutes
+  python scripts/benchmark.py --torch_python=/tmp/torchenv/bin/python --output=bench.json
+
+For each setting (A-E, see jaxstyle/benchmark.py): compile time, seconds per loss +
+gradient evaluation (median after warm-up), the work done as GFLOP/s and as a
+fraction of the JAX float32 matmul peak measured in the same run, and peak memory
+(each setting in its own process). With PyTorch available (`--torch_python`, a venv
+with `pip install torch==2.13.0 numpy librosa soundfile scipy`) and the peer script
+present, the same settings run through it in two modes, *reference* (full depth,
+one backward per loss, as the papers' code) and *tuned* (lean, allocator kept warm),
+alternating with the JAX runs; ratios are medians over rounds. Also: a per-operation
+breakdown with XLA's convolution vs ours, and Griffin-Lim against librosa.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from jaxstyle import audio
+from jaxstyle import benchmark
+from jaxstyle import examples
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TUNED_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+
+flags.DEFINE_string("output", None, "JSON file for all results (written atomically).",
+                    required=True)
+flags.DEFINE_bool("quick", False, "Settings D and E only, one round, no peer for 4096-channel "
+                  "settings: under 3 minutes on 2 cores.")
+flags.DEFINE_list("settings", ["A", "B", "C", "D", "E"], "Settings to time (full run).")
+flags.DEFINE_integer("rounds", 2, "Alternating rounds of JAX and PyTorch runs per setting.")
+flags.DEFINE_integer("evals", 5, "Timed loss + gradient evaluations per run (after warm-up).")
+flags.DEFINE_string("torch_python", "", "Python with torch 2.13.0 for the peer (default: this "
+                    "interpreter if it has torch; else the peer is skipped).")
+flags.DEFINE_string("peer", os.path.join(ROOT, "..", "shared", "peers", "torch_ref.py"),
+                    "The PyTorch peer script.")
+flags.DEFINE_string("audio", os.path.join(ROOT, "..", "shared", "audio", "piano.wav"),
+                    "A real recording for the Griffin-Lim comparison (first 5 s); procedural "
+                    "audio if missing.")
+flags.DEFINE_string("child", None, "Internal: time one setting in this process.")
+FLAGS = flags.FLAGS
+
+
+def _result(cmd, env=None):
+  """Runs `cmd`, returns the JSON of its last `RESULT ` line (None on failure)."""
+  p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+  lines = [line for line in p.stdout.splitlines() if line.startswith("RESULT ")]
+  if p.returncode or not lines:
+    print(f"FAILED: {' '.join(cmd)}\n{p.stderr[-2000:]}", file=sys.stderr)
+    return None
+  return json.loads(lines[-1][len("RESULT "):])
+
+
+def _torch_python():
+  candidates = [FLAGS.torch_python] if FLAGS.torch_python else [sys.executable]
+  for python in candidates:
+    if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0:
+      return python
+  return None
+
+
+def main(argv):
+  del argv
+  if FLAGS.child:
+    print("RESULT " + json.dumps(benchmark.objective_cost(FLAGS.child, evals=FLAGS.evals)))
+    return
+  settings = ["D", "E"] if FLAGS.quick else FLAGS.settings
+  rounds = 1 if FLAGS.quick else FLAGS.rounds
+  evals = 3 if FLAGS.quick else FLAGS.evals
+  torch = _torch_python() if os.path.exists(FLAGS.peer) else None
+  peer_settings = [s for s in settings if not (FLAGS.quick and s in "ABC")]
+  print(f"PyTorch peer: {torch or 'not available (skipped)'}", flush=True)
+
+  out = {"matmul": benchmark.matmul_peak(), "settings": {}}
+  peak = out["matmul"]["gflops_median"]
+  print(f"JAX matmul peak: {peak:.0f} GFLOP/s", flush=True)
+  for name in settings:
+    runs = {"jax": [], "reference": [], "tuned": []}
+    for r in range(rounds):
+      runs["jax"].append(_result([sys.executable, __file__, f"--child={name}",
+                                  f"--evals={evals}", f"--output={FLAGS.output}"]))
+      if torch and name in peer_settings:
+        for mode, extra, env in (("reference", ["--full-depth", "--per-loss-backward"], {}),
+                                 ("tuned", [], TUNED_ENV)):
+          runs[mode].append(_result([torch, FLAGS.peer, "nst", name, "--evals",
+                                     str(min(evals, 3)), *extra], env))
+      print(f"{name} round {r + 1}: " + ", ".join(
+          f"{k} {v[-1]['eval_median_s' if k == 'jax' else 'closure_median_s']:.3f}s"
+          for k, v in runs.items() if v and v[-1]), flush=True)
+    jax_runs = [r for r in runs["jax"] if r]
+    res = dict(jax_runs[-1])
+    res["eval_median_s"] = statistics.median(r["eval_median_s"] for r in jax_runs)
+    res["gflops"] = res["work_gflop"] / res["eval_median_s"]
+    res["fraction_of_matmul_peak"] = res["gflops"] / peak
+    for mode in ("reference", "tuned"):
+      pairs = [(t, j) for t, j in zip(runs[mode], runs["jax"], strict=False) if t and j]
+      if pairs:
+        res[f"torch_{mode}_s"] = statistics.median(t["closure_median_s"] for t, _ in pairs)
+        res[f"torch_{mode}_peak_rss_mb"] = max(t["peak_rss_mb"] for t, _ in pairs)
+        res[f"speedup_vs_{mode}"] = statistics.median(
+            t["closure_median_s"] / j["eval_median_s"] for t, j in pairs)
+    out["settings"][name] = res
+  out["breakdown"] = benchmark.breakdown("D" if FLAGS.quick else "A")
+
+  if os.path.exists(FLAGS.audio):
+    y = audio.load(FLAGS.audio, sample_rate=benchmark.SAMPLE_RATE)[: 5 * benchmark.SAMPLE_RATE]
+  else:
+    y = examples.birds_and_rain()
+  out["griffin_lim"] = benchmark.griffin_lim_comparison(np.asarray(y, np.float32))
+  out["griffin_lim"]["audio"] = FLAGS.audio if os.path.exists(FLAGS.audio) else "procedural"
+
+  with audio.atomic_path(FLAGS.output) as tmp, open(tmp, "w") as f:
+    json.dump(out, f, indent=1)
+  print(table(out))
+
+
+def table(out):
+  """A markdown table of the results."""
+  rows = ["| setting | shape | compile s | s / eval | GFLOP/s | of matmul peak | peak MB | "
+          "torch ref s | speed-up vs ref | torch tuned s | speed-up vs tuned |",
+          "|---" * 11 + "|"]
+  for name, r in out["settings"].items():
+    def fmt(k, f="{:.2f}", r=r):
+      return f.format(r[k]) if k in r else "-"
+
+    rows.append(f"| {name} | {r['shape'][0]}x{r['shape'][1]} | {r['compile_s']:.1f} | "
+                f"{r['eval_median_s']:.3f} | {r['gflops']:.0f} | "
+                f"{r['fraction_of_matmul_peak']:.0%} | {r['peak_rss_mb']:.0f} | "
+                f"{fmt('torch_reference_s')} | {fmt('speedup_vs_reference', '{:.2f}x')} | "
+                f"{fmt('torch_tuned_s')} | {fmt('speedup_vs_tuned', '{:.2f}x')} |")
+  gl = out["griffin_lim"]
+  rows.append(f"\nmatmul peak {out['matmul']['gflops_median']:.0f} GFLOP/s; Griffin-Lim "
+              f"{gl['n_iter']} it on {gl['shape']}: JAX {gl['jax']['ms_per_iteration']:.2f} "
+              f"ms/it (SC {gl['jax']['spectral_convergence']:.4f}; SPSI init "
+              f"{gl['jax_spsi']['spectral_convergence']:.4f}), librosa "
+              f"{gl['librosa']['ms_per_iteration']:.2f} ms/it (SC "
+              f"{gl['librosa']['spectral_convergence']:.4f}), {gl['speedup']:.1f}x; "
+              f"SC by init and iterations: {json.dumps(gl['init'])}")
+  rows.append(f"breakdown (s, fwd + input grad): {json.dumps(out['breakdown'])}")
+  return "\n".join(rows)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,42 @@
+"""The benchmark's work count against XLA's own, and its Griffin-Lim comparison."""
+
+import jax
+import numpy as np
+import pytest
+
+from jaxstyle import benchmark
+from jaxstyle import config
+from jaxstyle import examples
+from jaxstyle import losses
+from jaxstyle import nets
+
+
+@pytest.mark.parametrize("setting", [
+    benchmark.Setting("freq", 16, 256, kernel_size=5),
+    benchmark.Setting("2d", 8, 256, kernel_size=3),
+])
+def test_forward_work_matches_xla_cost_analysis(setting):
+  c = config.base()
+  c.net.orientation, c.net.channels = setting.orientation, setting.channels
+  c.net.kernel_size, c.net.stacks = setting.kernel_size, 2
+  n_frames, n_freq = 40, 33
+  net = nets.from_config(c)
+  v = nets.random_variables(c, n_frames, n_freq)
+  x = nets.net_input(np.ones((1, n_frames, n_freq), np.float32), setting.orientation)
+
+  def forward(x):
+    feats = net.apply(v, x, until="relu2")
+    return sum(jax.numpy.sum(losses.gram(feats[k])) for k in setting.style)
+
+  xla = jax.jit(forward).lower(x).compile().cost_analysis()["flops"]
+  ours = benchmark.work_flop(setting, n_frames, n_freq)
+  expected = ours["conv_forward"] + ours["gram"] / 2  # the Gram's forward half
+  # XLA also counts bias adds, batchnorm, ReLU and pooling: a few percent more.
+  assert expected <= xla <= 1.15 * expected
+
+
+def test_griffin_lim_comparison_reports_both_sides():
+  out = benchmark.griffin_lim_comparison(examples.tones(seconds=1.0), n_iter=10, evals=1)
+  for side in ("jax", "jax_spsi", "librosa"):
+    assert 0 < out[side]["spectral_convergence"] < 1 and out[side]["seconds"] > 0
+  assert out["init"]["spsi"]["0"] < out["init"]["random"]["0"]
