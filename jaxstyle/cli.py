@@ -33,13 +33,24 @@ def define_flags(*, content: bool) -> None:
   flags.DEFINE_string("name", None, "Output file stem (default: from the input file names).")
   flags.DEFINE_integer("seed", 0, "Seed of the noise init and of Griffin-Lim's initial phases "
                        "(the network's weights use config.net.seed).")
+  flags.DEFINE_integer("batch", 1,
+                       "Syntheses to run together in one compiled program, split over the local "
+                       "devices: seeds --seed, --seed+1, ..., written as NAME_seedK.wav/png/json. "
+                       "With --config.batch_styles=True each --style file is a target of its own "
+                       "(one output per style and seed) instead of all forming one mixed target; "
+                       "texture outputs then have one length (--duration, else the shortest style)."
+                       + (" With config.init=content the seeds change only the phase." if content
+                          else ""), lower_bound=1)
   flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle", "jax"),
                       "Directory of JAX's persistent compilation cache, so a second run does "
                       "not recompile; empty to disable.")
 
 
 def main(argv: list[str]) -> int:
-  """Runs `pipeline.run` from the flags; a bad input prints one `error:` line, exits 1."""
+  """Runs `pipeline.run` (`run_batch` for --batch or batch_styles) from the flags.
+
+  A bad input prints one `error:` line and exits 1.
+  """
   if len(argv) > 1:
     print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
     return 2
@@ -47,10 +58,13 @@ def main(argv: list[str]) -> int:
   logging.set_verbosity(logging.INFO)
   if f.compilation_cache:
     pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
+  kwargs = dict(style_paths=f.style, content_path=f["content"].value if "content" in f else None,
+                duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed)
   try:
-    pipeline.run(f.config, style_paths=f.style, content_path=f["content"].value if "content" in f
-                 else None, duration_s=f.duration, output_dir=f.output_dir, name=f.name,
-                 seed=f.seed)
+    if f.batch > 1 or f.config.batch_styles:
+      pipeline.run_batch(f.config, batch=f.batch, **kwargs)
+    else:
+      pipeline.run(f.config, **kwargs)
   except InputError as e:
     print(f"error: {e}", file=sys.stderr)
     return 1

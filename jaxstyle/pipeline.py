@@ -1,12 +1,16 @@
 """One run end to end: audio files -> synthesis -> `<name>.wav`, `<name>.png`, `<name>.json`.
 
-This is the library call behind `scripts/texture.py` and `scripts/stylize.py`. All
-input is checked before any work starts; the three outputs are written together at
-the end, atomically, so a failed run leaves none of them.
+This is the library call behind `scripts/texture.py` and `scripts/stylize.py` (`run`,
+and `run_batch` for several seeds or styles in one program) and `scripts/sweep.py`
+(`run_sweep`). All input is checked before any work starts; the outputs of a
+synthesis are written together, atomically and the JSON last, so a failed run
+leaves none of them and a JSON present means its synthesis is complete.
 """
 
 from collections.abc import Sequence
 import contextlib
+import csv
+import dataclasses
 import json
 import os
 import time
@@ -23,6 +27,7 @@ from jaxstyle import frontend
 from jaxstyle import metrics
 from jaxstyle import plots
 from jaxstyle import spectral
+from jaxstyle import sweep
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
@@ -49,6 +54,126 @@ def _samples(duration_s: float, c: ml_collections.ConfigDict) -> int:
     raise InputError(f"--duration={duration_s} s is too short: at least one frame "
                      f"({c.n_fft / c.sample_rate:.3f} s) is needed")
   return n
+
+
+@dataclasses.dataclass(frozen=True)
+class _Inputs:
+  """The checked audio of one synthesis, its spectrograms and the output length."""
+
+  styles: list[np.ndarray]  # waveforms [samples]
+  style_names: list[str]  # file paths, or EXAMPLE_NAME
+  style_specs: list[np.ndarray]  # network scale [time, freq]
+  content: np.ndarray | None
+  content_path: str | None
+  content_spec: np.ndarray | None
+  n_samples: int  # of the output
+  n_frames: int
+
+  def name(self) -> str:
+    """The default output stem, from the input file names."""
+    stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
+    name = "_".join(stem(p) for p in self.style_names)
+    return name if self.content_path is None else f"{stem(self.content_path)}_x_{name}"
+
+
+def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
+            content_path: str | None, duration_s: float | None,
+            shortest: bool = False) -> _Inputs:
+  """Loads and checks the audio of one synthesis (or, for `run_batch`, of its targets).
+
+  The output is `duration_s` long, else as the content, else as the longest style
+  clip (the shortest if `shortest`).
+  """
+  if content_path is None and not style_paths:
+    styles = [examples.birds_and_rain(sample_rate=c.sample_rate)]
+    style_names = [EXAMPLE_NAME]
+  elif not style_paths:
+    raise InputError("style transfer needs at least one --style file")
+  else:
+    styles = [_clip(p, c) for p in style_paths]
+    style_names = list(style_paths)
+  content = None if content_path is None else _clip(content_path, c, duration_s)
+  if content is not None and duration_s is not None and content.size < _samples(duration_s, c):
+    raise InputError(f"--duration={duration_s} s is longer than the content "
+                     f"({content.size / c.sample_rate:.2f} s)")
+  if content is not None:
+    n_samples = content.size
+  elif duration_s is not None:
+    n_samples = _samples(duration_s, c)
+  else:
+    n_samples = (min if shortest else max)(s.size for s in styles)
+  return _Inputs(styles, style_names, [frontend.analyze(y, c) for y in styles], content,
+                 content_path, None if content is None else frontend.analyze(content, c),
+                 n_samples, spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft))
+
+
+def _log_inputs(inputs: _Inputs, c: ml_collections.ConfigDict) -> None:
+  logging.info("%s: %d style clip(s), output %d frames (%.2f s)",
+               "style transfer" if inputs.content is not None else "texture synthesis",
+               len(inputs.styles), inputs.n_frames, inputs.n_samples / c.sample_rate)
+
+
+def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Result, *, name: str,
+            seed: int, output_dir: str, seconds: dict[str, float], plot: bool = True,
+            extra: dict | None = None) -> dict:
+  """Phase reconstruction, quality measures and the files of one synthesis.
+
+  Writes `<name>.wav`, `<name>.png` (if `plot`) and `<name>.json` atomically, the JSON
+  last. `seconds` (compile, synthesis, ...) go into the record, with `phase` and
+  `total` (its value plus the time spent here) added; `extra` is merged into it.
+  Returns the record.
+  """
+  t0 = time.perf_counter()
+  wave, convergence = frontend.resynthesize(result.spectrogram, c, length=inputs.n_samples,
+                                            seed=seed)
+  phase_s = time.perf_counter() - t0
+  logging.info("phase reconstruction: %d iterations, spectral convergence %.4f, %.1fs",
+               c.phase_iterations, convergence, phase_s)
+  t1 = time.perf_counter()
+  quality = metrics.evaluate(wave, sample_rate_hz=c.sample_rate, style=inputs.styles,
+                             content=inputs.content, n_fft=c.n_fft, hop_length=c.hop_length)
+  quality["spectral_convergence"] = convergence
+  logging.info("quality measures (%.1fs): %s", time.perf_counter() - t1, json.dumps(quality))
+
+  history = result.history
+  best = int(np.argmin(history["total"]))
+  record = {
+      "name": name,
+      "task": "texture" if inputs.content is None else "style_transfer",
+      "style": inputs.style_names,
+      "content": inputs.content_path,
+      "seed": seed,
+      "sample_rate": c.sample_rate,
+      "duration_s": inputs.n_samples / c.sample_rate,
+      "config": c.to_dict(),
+      "initial_losses": {k: v[0] for k, v in history.items() if k not in ("iteration", "seconds")},
+      "final_losses": {k: v[best] for k, v in history.items() if k != "seconds"},
+      "stop_reason": result.stop_reason,
+      "quality": quality,
+      "seconds": {**seconds, "phase": phase_s,
+                  "total": seconds["total"] + time.perf_counter() - t0},
+      "jax": {"version": jax.__version__, "backend": jax.default_backend()},
+      "history": history,
+      **(extra or {}),
+  }
+  exts = ("wav", "png", "json") if plot else ("wav", "json")
+  paths = {ext: os.path.join(output_dir, f"{name}.{ext}") for ext in exts}
+  with contextlib.ExitStack() as stack:
+    # Entered JSON first, so renamed last: a JSON present means the others are too.
+    tmp = {ext: stack.enter_context(audio.atomic_path(paths[ext])) for ext in reversed(exts)}
+    audio.save_wav(tmp["wav"], wave, sample_rate=c.sample_rate)
+    if plot:
+      panels = [(f"style: {os.path.basename(n)}", s)
+                for n, s in zip(inputs.style_names, inputs.style_specs, strict=True)]
+      if inputs.content_spec is not None:
+        panels.append((f"content: {os.path.basename(inputs.content_path)}", inputs.content_spec))
+      panels.append(("result", result.spectrogram))
+      plots.summary_figure(tmp["png"], panels=panels, history=history,
+                           sample_rate=c.sample_rate, hop_length=c.hop_length)
+    with open(tmp["json"], "w") as f:
+      json.dump(record, f, indent=1)
+  logging.info("wrote %s", ", ".join(paths.values()))
+  return record
 
 
 def run(
@@ -79,85 +204,194 @@ def run(
   """
   start = time.perf_counter()
   config_lib.check(c)
-  if content_path is None and not style_paths:
-    styles = [examples.birds_and_rain(sample_rate=c.sample_rate)]
-    style_names = [EXAMPLE_NAME]
-  elif not style_paths:
-    raise InputError("style transfer needs at least one --style file")
-  else:
-    styles = [_clip(p, c) for p in style_paths]
-    style_names = list(style_paths)
-  content = None if content_path is None else _clip(content_path, c, duration_s)
-  if content is not None and duration_s is not None and content.size < _samples(duration_s, c):
-    raise InputError(f"--duration={duration_s} s is longer than the content "
-                     f"({content.size / c.sample_rate:.2f} s)")
-  if content is not None:
-    n_samples = content.size
-  elif duration_s is not None:
-    n_samples = _samples(duration_s, c)
-  else:
-    n_samples = max(s.size for s in styles)
-  stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
+  inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s)
+  _log_inputs(inputs, c)
+  t0 = time.perf_counter()
+  result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
+                                n_frames=inputs.n_frames, seed=seed)
+  seconds = {"compile": result.compile_seconds, "synthesis": time.perf_counter() - t0,
+             "total": time.perf_counter() - start}
+  return _finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
+                 seconds=seconds)
+
+
+def run_batch(
+    c: ml_collections.ConfigDict,
+    *,
+    style_paths: Sequence[str],
+    content_path: str | None = None,
+    duration_s: float | None = None,
+    output_dir: str,
+    name: str | None = None,
+    seed: int = 0,
+    batch: int = 1,
+) -> list[dict]:
+  """Several syntheses in one compiled program (`jaxstyle.sweep.synthesize_batch`).
+
+  Runs `batch` seeds (`seed`, `seed + 1`, ...) of each target over this process's
+  devices. The target is every style file mixed (as `run`), or, with
+  `c.batch_styles`, each style file alone: one output per style and seed. Each job
+  gives what `run` gives for it alone (same seed, duration and output), up to
+  floating-point rounding, and is written as `<stem>_seed<K>.wav/.png/.json`.
+
+  All outputs of one program have one length: `duration_s`, else the content, else
+  the longest style clip, or with `c.batch_styles` the shortest (logged). Style clips
+  may differ in length, except for `net.orientation=time`, where time frames are
+  channels and every clip must have the output's frame count.
+
+  Args:
+    c: config (checked here).
+    style_paths, content_path, duration_s, output_dir, seed: as `run`.
+    name: output stem (default from the input file names); with `c.batch_styles`,
+      a prefix to each style's stem.
+    batch: seeds per target.
+
+  Returns:
+    The JSON records written, targets outer, seeds inner.
+  """
+  start = time.perf_counter()
+  config_lib.check(c)
+  if batch < 1:
+    raise InputError(f"--batch must be at least 1, got {batch}")
+  inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s,
+                   shortest=c.batch_styles)
+  targets = [inputs]
+  if c.batch_styles:
+    targets = [dataclasses.replace(inputs, styles=[y], style_names=[n], style_specs=[s])
+               for y, n, s in zip(inputs.styles, inputs.style_names, inputs.style_specs,
+                                  strict=True)]
+    if len(targets) > 1 and content_path is None and duration_s is None:
+      logging.info("batch_styles: style clips of %s s; every output is %.2f s, the shortest "
+                   "(--duration sets another length)",
+                   ", ".join(f"{y.size / c.sample_rate:.2f}" for y in inputs.styles),
+                   inputs.n_samples / c.sample_rate)
   if name is None:
-    name = "_".join(stem(p) for p in style_names)
-    if content_path is not None:
-      name = f"{stem(content_path)}_x_{name}"
-
-  style_specs = [frontend.analyze(y, c) for y in styles]
-  content_spec = None if content is None else frontend.analyze(content, c)
-  n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
-  logging.info("%s: %d style clip(s), output %d frames (%.2f s)",
-               "style transfer" if content is not None else "texture synthesis",
-               len(styles), n_frames, n_samples / c.sample_rate)
-
+    stems = [t.name() for t in targets]
+  else:
+    stems = [f"{name}_{t.name()}" for t in targets] if c.batch_styles else [name]
+  names = [f"{stem}_seed{seed + k}" for stem in stems for k in range(batch)]
+  if len(set(names)) < len(names):
+    raise InputError(f"output names clash: {names} (style files with equal names?)")
+  jobs = [sweep.Job(c, t.style_specs, t.content_spec, seed + k)
+          for t in targets for k in range(batch)]
+  _log_inputs(inputs, c)
+  logging.info("%d jobs (%d target(s) x %d seed(s)) in one program on %d device(s)",
+               len(jobs), len(targets), batch, jax.local_device_count())
   t0 = time.perf_counter()
-  result = synthesis.synthesize(c, style=style_specs, content=content_spec, n_frames=n_frames,
-                                seed=seed)
-  synthesis_s = time.perf_counter() - t0
-  t0 = time.perf_counter()
-  wave, convergence = frontend.resynthesize(result.spectrogram, c, length=n_samples, seed=seed)
-  phase_s = time.perf_counter() - t0
-  logging.info("phase reconstruction: %d iterations, spectral convergence %.4f, %.1fs",
-               c.phase_iterations, convergence, phase_s)
-  t0 = time.perf_counter()
-  quality = metrics.evaluate(wave, sample_rate_hz=c.sample_rate, style=styles, content=content,
-                             n_fft=c.n_fft, hop_length=c.hop_length)
-  quality["spectral_convergence"] = convergence
-  logging.info("quality measures (%.1fs): %s", time.perf_counter() - t0, json.dumps(quality))
+  results = sweep.synthesize_batch(jobs, n_frames=inputs.n_frames, mesh=sweep.local_mesh())
+  # In the records: compile and synthesis of the whole batch; total: this job's share.
+  seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
+             "jobs": len(jobs), "total": (time.perf_counter() - start) / len(jobs)}
+  return [_finish(c, target, result, name=job_name, seed=job.seed, output_dir=output_dir,
+                  seconds=seconds)
+          for job, target, result, job_name in zip(
+              jobs, [t for t in targets for _ in range(batch)], results, names, strict=True)]
 
-  history = result.history
-  best = int(np.argmin(history["total"]))
-  record = {
-      "name": name,
-      "task": "texture" if content is None else "style_transfer",
-      "style": style_names,
-      "content": content_path,
-      "seed": seed,
-      "sample_rate": c.sample_rate,
-      "duration_s": n_samples / c.sample_rate,
-      "config": c.to_dict(),
-      "initial_losses": {k: v[0] for k, v in history.items() if k not in ("iteration", "seconds")},
-      "final_losses": {k: v[best] for k, v in history.items() if k != "seconds"},
-      "stop_reason": result.stop_reason,
-      "quality": quality,
-      "seconds": {"compile": result.compile_seconds, "synthesis": synthesis_s,
-                  "phase": phase_s, "total": time.perf_counter() - start},
-      "jax": {"version": jax.__version__, "backend": jax.default_backend()},
-      "history": history,
-  }
-  panels = [(f"style: {os.path.basename(n)}", s)
-            for n, s in zip(style_names, style_specs, strict=True)]
-  if content_spec is not None:
-    panels.append((f"content: {os.path.basename(content_path)}", content_spec))
-  panels.append(("result", result.spectrogram))
 
-  paths = {ext: os.path.join(output_dir, f"{name}.{ext}") for ext in ("wav", "png", "json")}
-  with contextlib.ExitStack() as stack:
-    tmp = {ext: stack.enter_context(audio.atomic_path(p)) for ext, p in paths.items()}
-    audio.save_wav(tmp["wav"], wave, sample_rate=c.sample_rate)
-    plots.summary_figure(tmp["png"], panels=panels, history=history,
-                         sample_rate=c.sample_rate, hop_length=c.hop_length)
-    with open(tmp["json"], "w") as f:
-      json.dump(record, f, indent=1)
-  logging.info("wrote %s", ", ".join(paths.values()))
-  return record
+def _point(p: sweep.Point) -> dict:
+  """What identifies a sweep point's result, as its JSON record holds it."""
+  return json.loads(json.dumps({
+      "index": p.index, "name": p.name, "settings": p.settings, "style": p.style,
+      "content": p.content, "duration_s": p.duration_s, "seed": p.seed}))
+
+
+def _finished(p: sweep.Point, output_dir: str) -> dict | None:
+  """The record of a point done before: its JSON, readable, for the same point and config."""
+  try:
+    with open(os.path.join(output_dir, f"{p.name}.json")) as f:
+      record = json.load(f)
+  except (OSError, ValueError):
+    return None
+  point = {k: v for k, v in record.get("point", {}).items() if k in _point(p)}
+  same = point == _point(p) and record.get("config") == json.loads(json.dumps(p.config.to_dict()))
+  return record if same and os.path.isfile(os.path.join(output_dir, f"{p.name}.wav")) else None
+
+
+def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
+              resume: bool = False) -> dict | None:
+  """The points of a sweep (`jaxstyle.sweep.base`) this process owns, then the summary.
+
+  Points whose configs differ only in loss weights and whose spectrograms have equal
+  shapes run together, split over this process's devices, at most
+  `sc.max_jobs_per_device` per device at a time. Each point's `<name>.wav` and
+  `<name>.json` (as `run`'s, with a `point` entry) are written as soon as its batch
+  is done; no plots. In a multi-process run (`sweep.initialize`) each process runs
+  its share (`sweep.process_share`) and, once all are done (`sweep.finalize`),
+  process 0 writes `summary.json` and `summary.csv` from the JSONs present.
+
+  Args:
+    sc: the sweep config (checked here).
+    output_dir: where the points' files and the summary go.
+    resume: skip points whose JSON is present and matches the point and its config.
+
+  Returns:
+    The summary (process 0), else None.
+  """
+  all_points = sweep.points(sc)
+  mine = sweep.process_share(all_points)
+  todo = [p for p in mine if not (resume and _finished(p, output_dir))]
+  process_index, process_count = jax.process_index(), jax.process_count()
+  mesh = sweep.local_mesh()
+  logging.info("process %d of %d: %d of the %d points, %d to run, on %d device(s)",
+               process_index, process_count, len(mine), len(all_points), len(todo), mesh.size)
+  loaded, groups = {}, {}
+  for p in todo:  # load and check every input before any work
+    d = p.config.to_dict()
+    for k in ("net", *sweep.WEIGHT_KEYS):
+      d.pop(k)
+    key = json.dumps([p.style, p.content, p.duration_s, d], sort_keys=True)
+    if key not in loaded:
+      loaded[key] = _inputs(p.config, style_paths=[s for s in p.style.split(",") if s],
+                            content_path=p.content or None, duration_s=p.duration_s)
+    inputs = loaded[key]
+    group = (sweep.static_key(p.config), inputs.n_frames, inputs.content is None)
+    groups.setdefault(group, []).append((p, inputs))
+  size = sc.max_jobs_per_device * mesh.size
+  batches = [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
+  for b, batch in enumerate(batches, start=1):
+    logging.info("batch %d/%d: %d point(s): %s", b, len(batches), len(batch),
+                 ", ".join(p.name for p, _ in batch))
+    t0 = time.perf_counter()
+    results = sweep.synthesize_batch(
+        [sweep.Job(p.config, inputs.style_specs, inputs.content_spec, p.seed)
+         for p, inputs in batch], n_frames=batch[0][1].n_frames, mesh=mesh)
+    # Compile and synthesis of the whole batch; total: each point's share.
+    seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
+               "jobs": len(batch), "total": (time.perf_counter() - t0) / len(batch)}
+    for (p, inputs), result in zip(batch, results, strict=True):
+      _finish(p.config, inputs, result, name=p.name, seed=p.seed, output_dir=output_dir,
+              seconds=seconds, plot=False, extra={"point": {
+                  **_point(p), "process_index": process_index, "process_count": process_count}})
+  sweep.finalize()
+  return _write_summary(all_points, output_dir) if process_index == 0 else None
+
+
+def _write_summary(all_points: Sequence[sweep.Point], output_dir: str) -> dict:
+  """`summary.json` and `summary.csv`: every point, its settings and, if done, its results."""
+  keys = list(all_points[0].settings) if all_points else []
+  rows = []
+  for p in all_points:
+    record = _finished(p, output_dir)
+    row = {"index": p.index, "name": p.name, **p.settings, "done": record is not None}
+    if record is not None:
+      final = record["final_losses"]
+      row.update({f"final_{k}": final[k] for k in ("total", "style", "content", "bound")},
+                 best_iteration=final["iteration"], stop_reason=record["stop_reason"],
+                 seconds=record["seconds"]["total"],
+                 process=record["point"]["process_index"])
+    rows.append(row)
+  summary = {"grid": keys, "n_points": len(rows), "n_done": sum(r["done"] for r in rows),
+             "points": rows}
+  with audio.atomic_path(os.path.join(output_dir, "summary.json")) as tmp:
+    with open(tmp, "w") as f:
+      json.dump(summary, f, indent=1)
+  columns = ["index", "name", *keys, "done", "final_total", "final_style", "final_content",
+             "final_bound", "best_iteration", "stop_reason", "seconds", "process"]
+  with audio.atomic_path(os.path.join(output_dir, "summary.csv")) as tmp:
+    with open(tmp, "w", newline="") as f:
+      writer = csv.DictWriter(f, columns)
+      writer.writeheader()
+      writer.writerows(rows)
+  logging.info("summary: %d of %d points done; wrote %s", summary["n_done"], len(rows),
+               os.path.join(output_dir, "summary.csv"))
+  return summary

@@ -6,9 +6,10 @@ at the content layers match the content's. The network is frozen; only the
 spectrogram is differentiated.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 import dataclasses
 import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -71,7 +72,23 @@ class Result:
   compile_seconds: float
 
 
-def synthesize(
+class Problem(NamedTuple):
+  """One synthesis as an optimisation problem: minimise `fun(x, *args)` from `x0`.
+
+  Attributes:
+    fun: the objective (`objective(...)`), shared by every problem of one network,
+      layers and task.
+    x0: the initial spectrogram `[time, freq]`.
+    args: `(variables, style_grams, content_features, weights)`, the objective's
+      arguments after `x`.
+  """
+
+  fun: Callable[..., Any]
+  x0: jnp.ndarray
+  args: tuple[Any, ...]
+
+
+def problem(
     c: ml_collections.ConfigDict,
     *,
     style: Sequence[np.ndarray],
@@ -79,25 +96,8 @@ def synthesize(
     n_frames: int | None = None,
     seed: int = 0,
     variables: dict | None = None,
-) -> Result:
-  """Texture synthesis (no content) or style transfer.
-
-  Args:
-    c: a checked config (`jaxstyle.config.check`).
-    style: style spectrograms `[time_i, freq]` (network scale); several clips of any
-      lengths form one multi-texture target (features concatenated along time).
-    content: content spectrogram `[time, freq]` for style transfer; the output has
-      its shape.
-    n_frames: output frames for texture synthesis (default: the longest style).
-      Any value for the `freq` and `2d` orientations; for `time`, where frames are
-      channels, it must equal the style's frame count.
-    seed: seed of the noise init.
-    variables: frozen network variables (default: the checkpoint `c.params`, else
-      random from `c.net.seed`).
-
-  Returns:
-    The best spectrogram found and the loss history.
-  """
+) -> Problem:
+  """The objective, start and targets of `synthesize` (same arguments), not yet solved."""
   n_freq = style[0].shape[-1]
   if content is not None:
     n_frames = content.shape[0]
@@ -126,9 +126,38 @@ def synthesize(
     x0 = jnp.asarray(content, jnp.float32)
   else:
     x0 = NOISE_INIT_SCALE * jax.random.uniform(jax.random.key(seed), (n_frames, n_freq))
+  return Problem(objective(net, s_layers, c_layers), x0,
+                 (variables, style_grams, content_feats, weights(c)))
 
-  fun = objective(net, s_layers, c_layers)
-  solver = optimize.lbfgs(fun, solver=c.solver, history_size=c.history_size)
-  res = optimize.minimize(solver, x0, variables, style_grams, content_feats, weights(c),
-                          iterations=c.iterations, log_every=c.log_every)
+
+def synthesize(
+    c: ml_collections.ConfigDict,
+    *,
+    style: Sequence[np.ndarray],
+    content: np.ndarray | None = None,
+    n_frames: int | None = None,
+    seed: int = 0,
+    variables: dict | None = None,
+) -> Result:
+  """Texture synthesis (no content) or style transfer.
+
+  Args:
+    c: a checked config (`jaxstyle.config.check`).
+    style: style spectrograms `[time_i, freq]` (network scale); several clips of any
+      lengths form one multi-texture target (features concatenated along time).
+    content: content spectrogram `[time, freq]` for style transfer; the output has
+      its shape.
+    n_frames: output frames for texture synthesis (default: the longest style).
+      Any value for the `freq` and `2d` orientations; for `time`, where frames are
+      channels, it must equal the style's frame count.
+    seed: seed of the noise init.
+    variables: frozen network variables (default: the checkpoint `c.params`, else
+      random from `c.net.seed`).
+
+  Returns:
+    The best spectrogram found and the loss history.
+  """
+  p = problem(c, style=style, content=content, n_frames=n_frames, seed=seed, variables=variables)
+  solver = optimize.lbfgs(p.fun, solver=c.solver, history_size=c.history_size)
+  res = optimize.minimize(solver, p.x0, *p.args, iterations=c.iterations, log_every=c.log_every)
   return Result(np.asarray(res.x), res.history, res.stop_reason, res.compile_seconds)

@@ -11,7 +11,9 @@ from jaxstyle import InputError
 from jaxstyle import config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG_FILES = sorted(glob.glob(os.path.join(ROOT, "configs", "*.py")))
+# Synthesis configs; sweep configs (configs/sweep_*.py) are checked in test_sweep.py.
+CONFIG_FILES = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
+                      if not os.path.basename(p).startswith("sweep_"))
 
 
 def _load(path):

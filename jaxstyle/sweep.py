@@ -1,0 +1,444 @@
+"""Many syntheses in one compiled program, over the local devices and over processes.
+
+The one module that batches jobs (`jax.vmap`) and spreads them over devices and
+processes:
+
+- `minimize_batch` / `synthesize_batch`: N independent L-BFGS runs in one program,
+  each with its own solver state, line search, best iterate and NaN guard; the
+  network's variables are shared, not batched. With a `mesh` (`local_mesh()`) the
+  jobs are split over its devices by `jax.shard_map`: each device runs its share
+  with no communication, so no device waits on another's line searches.
+- Sweeps: a sweep config (`base()`) is a jaxstyle config and a grid over its keys and
+  over `seed`, `style`, `content` and `duration_s`. `points` lists the grid,
+  `process_share` gives each process of a multi-host run its points (`initialize`),
+  and `finalize` waits for all of them. `jaxstyle.pipeline.run_sweep` runs a sweep
+  and writes its files.
+
+Jobs may share a program if their configs differ only in the loss weights
+(`static_key`), and their spectrograms have equal shapes; seeds, weights and style
+or content clips are arguments of the program.
+"""
+
+from collections.abc import Sequence
+import copy
+import dataclasses
+import functools
+import itertools
+import json
+import os
+import re
+import time
+from typing import Any
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+from jax.sharding import Mesh
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+import ml_collections
+from ml_collections import config_dict
+import numpy as np
+
+from jaxstyle import config as config_lib
+from jaxstyle import optimize
+from jaxstyle import synthesis
+from jaxstyle.errors import InputError
+
+JOB_AXIS = "jobs"  # the mesh axis the jobs are split over
+WEIGHT_KEYS = ("style_weight", "content_weight", "bound_weight")
+POINT_KEYS = ("seed", "style", "content", "duration_s")  # grid keys besides config keys
+BARRIER_TIMEOUT_S = 7 * 24 * 3600  # how long `finalize` waits for the slowest process
+
+
+@dataclasses.dataclass
+class BatchResult:
+  """What `minimize_batch` returns.
+
+  Attributes:
+    x: the best iterate of each job (lowest finite value), `[jobs, *x_shape]`.
+    histories: per job, as `optimize.Result.history`; a frozen job's stops where it
+      was frozen.
+    stop_reasons: per job, why it stopped before `iterations`, or None.
+    compile_seconds: time to compile the batched `init` and `step`.
+  """
+
+  x: np.ndarray
+  histories: list[dict[str, list[float]]]
+  stop_reasons: list[str | None]
+  compile_seconds: float
+
+
+def local_mesh() -> Mesh:
+  """A 1D mesh (axis `JOB_AXIS`) of this process's devices."""
+  return Mesh(np.array(jax.local_devices()), (JOB_AXIS,))
+
+
+def _where(mask: jnp.ndarray, new: Any, old: Any) -> Any:
+  """Per job, `new` where `mask` (`[jobs]` bool) is true, else `old`; leaf by leaf."""
+  return jax.tree.map(lambda n, o: jnp.where(mask.reshape(mask.shape + (1,) * (n.ndim - 1)), n, o),
+                      new, old)
+
+
+@functools.cache
+def _batched(solver: optimize.Solver, in_axes: tuple[int | None, ...],
+             mesh: Mesh | None) -> optimize.Solver:
+  """`solver` over a leading job axis, keeping each job's best iterate and NaN guard.
+
+  init(x, *args) -> (state, value, aux, running)
+  step(x, state, best_x, best_value, running, *args)
+    -> (x, state, best_x, best_value, running, value, aux)
+  A job stops running when its value or iterate turns non-finite; from then on its
+  `x` and `state` stay as they were (it still computes, and its results are dropped).
+  """
+  vinit = jax.vmap(solver.init, in_axes=(0, *in_axes))
+  vstep = jax.vmap(solver.step, in_axes=(0, 0, *in_axes))
+
+  def init(x, *args):
+    state, value, aux = vinit(x, *args)
+    return state, value, aux, jnp.isfinite(value)
+
+  def step(x, state, best_x, best_value, running, *args):
+    new_x, new_state, value, aux = vstep(x, state, *args)
+    finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(new_x.reshape(len(new_x), -1)), axis=1)
+    running = running & finite
+    x, state = _where(running, (new_x, new_state), (x, state))
+    better = running & (value <= best_value)
+    best_x, best_value = _where(better, (new_x, value), (best_x, best_value))
+    return x, state, best_x, best_value, running, value, aux
+
+  if mesh is not None:
+    # Each device runs its jobs alone: no collectives, so no varying-axis checks (optax's
+    # line search transposes with a plain float cotangent, which those checks refuse).
+    specs = tuple(P() if a is None else P(JOB_AXIS) for a in in_axes)
+    split = functools.partial(jax.shard_map, mesh=mesh, out_specs=P(JOB_AXIS), check_vma=False)
+    init = split(init, in_specs=(P(JOB_AXIS), *specs))
+    step = split(step, in_specs=(P(JOB_AXIS),) * 5 + specs)
+  return optimize.Solver(jax.jit(init), jax.jit(step))
+
+
+def _pad(tree: Any, n: int) -> Any:
+  """Repeats the last job of every leaf (leading axis) up to `n` jobs."""
+  return jax.tree.map(
+      lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], n - len(a), axis=0)]) if n > len(a) else a,
+      tree)
+
+
+def _span(values: np.ndarray, jobs: np.ndarray) -> str:
+  """`least..greatest` of `values[jobs]`, for progress lines."""
+  return f"{np.min(values[jobs]):.4g}..{np.max(values[jobs]):.4g}" if jobs.size else "-"
+
+
+def minimize_batch(
+    solver: optimize.Solver,
+    x0: jnp.ndarray,
+    *args: Any,
+    in_axes: Sequence[int | None],
+    iterations: int,
+    log_every: int = 10,
+    mesh: Mesh | None = None,
+) -> BatchResult:
+  """`optimize.minimize` for independent jobs, all in one compiled program.
+
+  Each job has its own L-BFGS state, line search and best iterate (vmap over
+  `solver.step`), so its result equals what `minimize` gives for it alone, up to
+  floating-point rounding. A job whose loss or iterate turns non-finite is frozen at
+  its best iterate while the others go on; it still takes part in the vmapped
+  computation (its line search may run to its limit), and its results are dropped.
+
+  Args:
+    solver: from `optimize.lbfgs`; its `fun(x, *args)` is the objective of one job.
+    x0: the starts `[jobs, *x_shape]`.
+    *args: the other arguments of `fun`: with a leading job axis where `in_axes` is
+      0, shared by all jobs (e.g. the network's variables) where it is None.
+    in_axes: 0 or None for each of `args`, as in `jax.vmap`.
+    iterations: L-BFGS iterations of every job.
+    log_every: iterations between progress lines (the least and greatest total and
+      terms over the running jobs).
+    mesh: a 1D mesh (e.g. `local_mesh()`) to split the jobs over its devices; they
+      are padded to a multiple of its size by repeating the last job. None: the
+      default device.
+
+  Returns:
+    The best iterates and the history and stop reason of each job.
+  """
+  in_axes = tuple(in_axes)
+  if len(in_axes) != len(args) or any(a not in (0, None) for a in in_axes):
+    raise ValueError(f"in_axes must hold 0 or None for each of the {len(args)} args, "
+                     f"got {in_axes}")
+  n_jobs = len(x0)
+  batched = _batched(solver, in_axes, mesh)
+  x0 = jnp.asarray(x0)
+  if mesh is not None:
+    n = -(-n_jobs // mesh.size) * mesh.size
+    jobs, shared = NamedSharding(mesh, P(JOB_AXIS)), NamedSharding(mesh, P())
+    x0 = jax.device_put(_pad(x0, n), jobs)
+    args = tuple(jax.device_put(a, shared) if ax is None else jax.device_put(_pad(a, n), jobs)
+                 for a, ax in zip(args, in_axes, strict=True))
+
+  start = time.perf_counter()
+  init = batched.init.lower(x0, *args).compile()
+  state, best_v, aux, running_d = init(x0, *args)
+  step = batched.step.lower(x0, state, x0, best_v, running_d, *args).compile()
+  compile_seconds = time.perf_counter() - start
+
+  value, aux, running = jax.device_get((best_v, aux, running_d))
+  histories = [{"iteration": [0], "seconds": [0.0], "total": [float(value[j])],
+                **{k: [float(v[j])] for k, v in aux.items()}} for j in range(n_jobs)]
+  stop_reasons = [None if running[j] else "the loss is not finite at the initial point"
+                  for j in range(n_jobs)]
+  best_value, best_i = [float(v) for v in value[:n_jobs]], [0] * n_jobs
+  x, best_x = x0, x0
+  start = time.perf_counter()
+  for i in range(1, iterations + 1):
+    if not running[:n_jobs].any():
+      break
+    was_running = running
+    x, state, best_x, best_v, running_d, value, aux = step(x, state, best_x, best_v, running_d,
+                                                           *args)
+    value, aux, running = jax.device_get((value, aux, running_d))
+    elapsed = time.perf_counter() - start
+    for j in np.flatnonzero(was_running[:n_jobs]):
+      if not running[j]:
+        stop_reasons[j] = (f"non-finite loss or iterate at iteration {i}; "
+                           f"kept the best iterate (iteration {best_i[j]})")
+        logging.warning("job %d stopping: %s", j, stop_reasons[j])
+        continue
+      h = histories[j]
+      h["iteration"].append(i)
+      h["seconds"].append(elapsed)
+      h["total"].append(float(value[j]))
+      for k, v in aux.items():
+        h[k].append(float(v[j]))
+      if float(value[j]) <= best_value[j]:
+        best_value[j], best_i[j] = float(value[j]), i
+    if i % log_every == 0 or i == iterations:
+      live = np.flatnonzero(running[:n_jobs])
+      terms = " ".join(f"{k} {_span(v, live)}" for k, v in aux.items())
+      logging.info("iteration %d/%d: total %s (%s), %d/%d jobs running, %.1fs elapsed, "
+                   "~%.1fs left", i, iterations, _span(value, live), terms, live.size, n_jobs,
+                   elapsed, elapsed / i * (iterations - i))
+  return BatchResult(np.asarray(best_x)[:n_jobs], histories, stop_reasons, compile_seconds)
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+  """One synthesis of a batch: the arguments of `synthesis.synthesize` for it.
+
+  Attributes:
+    config: a checked config; the jobs of one batch must have equal configs but for
+      the loss weights (`static_key`).
+    style: style spectrograms `[time_i, freq]` (network scale), one target.
+    content: content spectrogram `[time, freq]` for style transfer, or None.
+    seed: seed of the noise init.
+  """
+
+  config: ml_collections.ConfigDict
+  style: Sequence[np.ndarray]
+  content: np.ndarray | None = None
+  seed: int = 0
+
+
+def static_key(c: ml_collections.ConfigDict) -> str:
+  """The part of a config that fixes the compiled program: all but the loss weights (JSON)."""
+  d = c.to_dict()
+  for k in WEIGHT_KEYS:
+    d.pop(k)
+  return json.dumps(d, sort_keys=True)
+
+
+def synthesize_batch(
+    jobs: Sequence[Job],
+    *,
+    n_frames: int | None = None,
+    variables: dict | None = None,
+    mesh: Mesh | None = None,
+) -> list[synthesis.Result]:
+  """`synthesis.synthesize` for each job, all in one compiled program (`minimize_batch`).
+
+  The jobs share one network and its variables; they may differ in loss weights,
+  seeds and style and content clips. Every job needs the same output shape and
+  task (texture or style transfer); style clips may differ in length (their Grams
+  do not), except for `net.orientation=time`, where time frames are channels.
+
+  Args:
+    jobs: the syntheses; each result equals `synthesis.synthesize` of its job alone,
+      up to floating-point rounding.
+    n_frames: output frames of every texture job (default: its longest style).
+    variables: frozen network variables (default: as `synthesis.synthesize`, made
+      once for all jobs).
+    mesh: split the jobs over this mesh's devices (see `minimize_batch`).
+
+  Returns:
+    One result per job, in order; `compile_seconds` is the batch's.
+  """
+  keys = {static_key(j.config) for j in jobs}
+  if len(keys) > 1:
+    raise InputError("the jobs of one batch may differ only in loss weights, seeds and clips; "
+                     f"their configs differ in: {', '.join(_differences(keys))}")
+  problems = []
+  for j in jobs:
+    p = synthesis.problem(j.config, style=j.style, content=j.content, n_frames=n_frames,
+                          seed=j.seed, variables=variables)
+    variables = p.args[0]
+    problems.append(p)
+  shapes = {str(jax.tree.map(jnp.shape, (p.x0, p.args[1:]))) for p in problems}
+  if len({p.fun for p in problems}) > 1 or len(shapes) > 1:
+    raise InputError("the jobs of one batch need one task (texture or style transfer) and "
+                     "equal output shapes; got output shapes "
+                     f"{sorted({p.x0.shape for p in problems})}")
+  stack = lambda *xs: jnp.stack(xs)
+  c = jobs[0].config
+  solver = optimize.lbfgs(problems[0].fun, solver=c.solver, history_size=c.history_size)
+  res = minimize_batch(solver, jnp.stack([p.x0 for p in problems]), variables,
+                       *jax.tree.map(stack, *[p.args[1:] for p in problems]),
+                       in_axes=(None, 0, 0, 0), iterations=c.iterations, log_every=c.log_every,
+                       mesh=mesh)
+  return [synthesis.Result(x, h, r, res.compile_seconds)
+          for x, h, r in zip(res.x, res.histories, res.stop_reasons, strict=True)]
+
+
+def _differences(keys: set[str]) -> list[str]:
+  """The dotted config keys whose values differ between configs (`static_key`s)."""
+  def flat(d, prefix=""):
+    for k, v in d.items():
+      if isinstance(v, dict):
+        yield from flat(v, f"{prefix}{k}.")
+      else:
+        yield f"{prefix}{k}", json.dumps(v)
+  items = [dict(flat(json.loads(k))) for k in keys]
+  return sorted(k for k in items[0] if len({d.get(k) for d in items}) > 1)
+
+
+def base() -> ml_collections.ConfigDict:
+  """The sweep config schema: a jaxstyle config, the inputs and a grid over both.
+
+  `configs/sweep_*.py` start from it. Every point of the grid is one synthesis with
+  `config` changed at the grid's config keys (dotted, e.g. `net.kernel_size`) and
+  `style`, `content`, `duration_s` and `seed` changed at those grid keys.
+  """
+  sc = ml_collections.ConfigDict()
+  sc.config = config_lib.base()
+  sc.style = ""  # comma-separated style files (one multi-texture target); "": built-in example
+  sc.content = ""  # content file for style transfer; "": texture synthesis
+  sc.duration_s = config_dict.placeholder(float)  # output seconds; None: as `pipeline.run`
+  sc.seed = 0
+  sc.max_jobs_per_device = 8  # jobs of one compiled program per device
+  # Values to sweep, e.g. grid.style_weight = (1e8, 1e9); grid.net.kernel_size = (5, 11).
+  sc.grid = ml_collections.ConfigDict()
+  return sc
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+  """One grid point: a synthesis and where its files go.
+
+  Attributes:
+    index: position in the grid (the last grid key varies fastest).
+    name: file stem, `<index>_<key>=<value>_...`.
+    settings: `{grid key: value}`, JSON-serialisable.
+    config: the checked jaxstyle config of this point.
+    style, content, duration_s, seed: its inputs, as the sweep config's keys.
+  """
+
+  index: int
+  name: str
+  settings: dict[str, Any]
+  config: ml_collections.ConfigDict
+  style: str
+  content: str
+  duration_s: float | None
+  seed: int
+
+
+def _grid_items(grid: ml_collections.ConfigDict, prefix: str = "") -> list[tuple[str, Any]]:
+  items = []
+  for k, v in grid.items():
+    if isinstance(v, ml_collections.ConfigDict):
+      items += _grid_items(v, f"{prefix}{k}.")
+    else:
+      items.append((prefix + k, v))
+  return items
+
+
+def _label(key: str, value: Any) -> str:
+  if key == "style":
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in value.split(",") if p]
+    value = "+".join(stems) or "example"
+  elif key == "content":
+    value = os.path.splitext(os.path.basename(value))[0] or "none"
+  elif isinstance(value, float):
+    value = f"{value:g}"
+  return re.sub(r"[^A-Za-z0-9._+=-]", "-", f"{key.split('.')[-1]}={value}")
+
+
+def points(sc: ml_collections.ConfigDict) -> list[Point]:
+  """Every point of a sweep config's grid, each config checked; `InputError` if bad."""
+  items = _grid_items(sc.grid)
+  for key, values in items:
+    if key not in POINT_KEYS:
+      try:
+        node = functools.reduce(getattr, key.split(".")[:-1], sc.config)
+        known = key.split(".")[-1] in node and not isinstance(node[key.split(".")[-1]],
+                                                              ml_collections.ConfigDict)
+      except AttributeError:
+        known = False
+      if not known:
+        raise InputError(f"grid.{key}: not a config key nor one of {POINT_KEYS}")
+    if not isinstance(values, tuple | list) or not values:
+      raise InputError(f"grid.{key} must be a non-empty tuple of values, got {values!r}")
+  if not 1 <= sc.max_jobs_per_device:
+    raise InputError(f"max_jobs_per_device must be positive, got {sc.max_jobs_per_device}")
+  result = []
+  for index, values in enumerate(itertools.product(*(v for _, v in items))):
+    settings = dict(zip((k for k, _ in items), values, strict=True))
+    c = copy.deepcopy(sc.config)
+    inputs = {k: sc[k] for k in POINT_KEYS}
+    for key, value in settings.items():
+      if key in POINT_KEYS:
+        inputs[key] = value
+      else:
+        *path, leaf = key.split(".")
+        try:
+          setattr(functools.reduce(getattr, path, c), leaf, value)
+        except TypeError as e:
+          raise InputError(f"grid.{key}: {e}") from None
+    config_lib.check(c)
+    name = "_".join([f"{index:04d}", *(_label(k, v) for k, v in settings.items())])
+    result.append(Point(index, name, json.loads(json.dumps(settings)), c, **inputs))
+  return result
+
+
+def process_share(all_points: Sequence[Point], *, process_index: int | None = None,
+                  process_count: int | None = None) -> list[Point]:
+  """This process's points: point `i` goes to process `i % process_count`.
+
+  Defaults: `jax.process_index()` and `jax.process_count()`.
+  """
+  if process_index is None:
+    process_index = jax.process_index()
+  if process_count is None:
+    process_count = jax.process_count()
+  return [p for p in all_points if p.index % process_count == process_index]
+
+
+def initialize(*, coordinator_address: str | None = None, num_processes: int | None = None,
+               process_id: int | None = None) -> None:
+  """Joins a multi-process run (`jax.distributed.initialize`); call before any JAX work.
+
+  Arguments left None come from the environment: `JAX_COORDINATOR_ADDRESS`, or the
+  cluster JAX detects (SLURM, Open MPI, Kubernetes, Cloud TPU). The processes share
+  no computation (each runs its points on its own devices); `finalize` waits for all.
+  """
+  jax.distributed.initialize(coordinator_address, num_processes, process_id,
+                             shutdown_timeout_seconds=BARRIER_TIMEOUT_S)
+
+
+def finalize() -> None:
+  """Waits until every process of a multi-process run is here (at most `BARRIER_TIMEOUT_S`).
+
+  The barrier is `jax.distributed.shutdown`'s, so no process (the coordinator
+  included) leaves while another still works; a no-op in a single-process run.
+  """
+  if jax.distributed.is_initialized():
+    jax.distributed.shutdown()

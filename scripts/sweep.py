@@ -1,0 +1,65 @@
+"""Parameter sweeps: every point of a grid, batched over the local devices and processes.
+
+  python scripts/sweep.py --config=configs/sweep_demo.py --output_dir=out/sweep
+  python scripts/sweep.py --config=configs/sweep_demo.py --output_dir=out/sweep --resume
+  python scripts/sweep.py --config=configs/sweep_demo.py --config.grid.seed='(0,1,2,3)' ...
+
+Writes OUTPUT_DIR/<point>.wav and <point>.json for every grid point as soon as its
+batch is done, then summary.csv and summary.json. Several processes (one machine or
+a cluster) share a grid with --coordinator, --num_processes and --process_id (or
+--distributed where SLURM, Open MPI or JAX_COORDINATOR_ADDRESS tell JAX those).
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from jaxstyle import pipeline
+from jaxstyle import sweep
+from jaxstyle.errors import InputError
+
+config_flags.DEFINE_config_file(
+    "config", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "configs", "sweep_demo.py"),
+    "Sweep config file (configs/sweep_*.py): a jaxstyle config (config.*), inputs and a grid "
+    "(grid.*). Override keys with --config.KEY=VALUE, e.g. --config.config.iterations=50.",
+    lock_config=True)
+flags.DEFINE_string("output_dir", None, "Directory for the points' files and the summary.",
+                    required=True)
+flags.DEFINE_bool("resume", False, "Skip points whose JSON is already in --output_dir (for the "
+                  "same point and config); rebuild the summary.")
+flags.DEFINE_string("coordinator", None, "host:port of process 0 in a multi-process sweep.")
+flags.DEFINE_integer("num_processes", None, "Processes in a multi-process sweep.")
+flags.DEFINE_integer("process_id", None, "This process's index, 0 .. num_processes - 1.")
+flags.DEFINE_bool("distributed", False, "Join a multi-process sweep even without --coordinator, "
+                  "--num_processes and --process_id: JAX takes them from the environment "
+                  "(JAX_COORDINATOR_ADDRESS, SLURM, Open MPI, Kubernetes, Cloud TPU).")
+flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle", "jax"),
+                    "Directory of JAX's persistent compilation cache; empty to disable.")
+
+
+def main(argv: list[str]) -> int:
+  if len(argv) > 1:
+    print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
+    return 2
+  f = flags.FLAGS
+  logging.set_verbosity(logging.INFO)
+  if f.distributed or f.coordinator or f.num_processes or f.process_id is not None:
+    sweep.initialize(coordinator_address=f.coordinator, num_processes=f.num_processes,
+                     process_id=f.process_id)
+  if f.compilation_cache:
+    pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
+  try:
+    pipeline.run_sweep(f.config, output_dir=f.output_dir, resume=f.resume)
+  except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  app.run(main)

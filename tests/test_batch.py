@@ -1,0 +1,113 @@
+"""Batched synthesis: N jobs in one program give what each gives alone."""
+
+import copy
+import json
+import os
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxstyle import InputError
+from jaxstyle import examples
+from jaxstyle import optimize
+from jaxstyle import pipeline
+from jaxstyle import sweep
+from jaxstyle import synthesis
+from tests.conftest import spec_of
+from tests.test_scripts import TINY
+from tests.test_scripts import _script
+from tests.test_scripts import _wav
+
+ONE_STACK = ["--config.net.stacks=1", "--config.style_layers=relu1",
+             "--config.content_layers=relu1"]
+
+
+@pytest.fixture
+def small(tiny):
+  """`tiny` with one stack of 16 channels (fast to compile) and 10 iterations."""
+  tiny.net.stacks, tiny.net.channels, tiny.iterations = 1, 16, 10
+  tiny.style_layers = tiny.content_layers = "relu1"
+  return tiny
+
+
+@pytest.mark.parametrize("solver", optimize.SOLVERS)
+def test_batch_equals_each_job_alone(small, texture_clip, tone_clip, solver):
+  small.solver = solver
+  other = copy.deepcopy(small)
+  other.style_weight = 1e6
+  a = spec_of(texture_clip[: texture_clip.size // 2], small)
+  b = spec_of(tone_clip, small)  # longer: its Gram has the same shape
+  jobs = [sweep.Job(small, [a], seed=0), sweep.Job(small, [a], seed=1),
+          sweep.Job(other, [b], seed=0)]
+  batch = sweep.synthesize_batch(jobs, n_frames=a.shape[0])
+  for job, res in zip(jobs, batch, strict=True):
+    alone = synthesis.synthesize(job.config, style=job.style, n_frames=a.shape[0], seed=job.seed)
+    assert res.stop_reason is None and len(res.history["total"]) == small.iterations + 1
+    np.testing.assert_allclose(res.history["total"], alone.history["total"], rtol=2e-3)
+    np.testing.assert_allclose(res.spectrogram, alone.spectrogram, atol=1e-3)
+  assert batch[0].history["total"][-1] != batch[1].history["total"][-1]  # seeds differ
+
+
+def test_jobs_of_one_batch_must_share_the_network(small, texture_clip):
+  other = copy.deepcopy(small)
+  other.net.kernel_size = 3
+  spec = spec_of(texture_clip, small)
+  with pytest.raises(InputError, match="net.kernel_size"):
+    sweep.synthesize_batch([sweep.Job(small, [spec]), sweep.Job(other, [spec])])
+  with pytest.raises(InputError, match="equal output shapes"):
+    sweep.synthesize_batch([sweep.Job(small, [spec]), sweep.Job(small, [spec[:50]])])
+
+
+@pytest.mark.parametrize("solver", optimize.SOLVERS)
+def test_a_job_that_turns_nan_is_frozen_and_the_others_go_on(solver):
+  # The sqrt term has a NaN gradient (0 * inf) where x[0] < a: job 0 fails at once.
+  def fun(x, a):
+    v = jnp.sum((x - 3.0) ** 2) + jnp.sqrt(jnp.maximum(x[0] - a, 0.0))
+    return v, {"v": v}
+
+  s = optimize.lbfgs(fun, solver=solver)
+  a = jnp.array([1.0, -1.0, -5.0])
+  x0 = jnp.zeros((3, 4))
+  res = sweep.minimize_batch(s, x0, a, in_axes=(0,), iterations=6)
+  assert "non-finite" in res.stop_reasons[0] and "iteration 0" in res.stop_reasons[0]
+  np.testing.assert_array_equal(res.x[0], x0[0])
+  assert res.histories[0]["total"] == [36.0]
+  for j in (1, 2):
+    alone = optimize.minimize(s, x0[j], a[j], iterations=6)
+    assert res.stop_reasons[j] is None
+    np.testing.assert_allclose(res.histories[j]["total"], alone.history["total"], rtol=1e-5)
+    np.testing.assert_allclose(res.x[j], alone.x, rtol=1e-5)
+
+
+def test_batch_styles_one_texture_per_style(small, tmp_path, caplog):
+  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(seconds=0.6, seed=1))
+  b = _wav(tmp_path / "b.wav", examples.tones(seconds=0.9, seed=2))
+  small.batch_styles = True
+  with caplog.at_level("INFO"):
+    records = pipeline.run_batch(small, style_paths=[a, b], output_dir=str(tmp_path / "out"),
+                                 seed=3)
+  assert "the shortest" in caplog.text
+  assert [r["name"] for r in records] == ["a_seed3", "b_seed3"]
+  assert [r["style"] for r in records] == [[a], [b]]
+  assert all(abs(r["duration_s"] - 0.6) < 1e-3 for r in records)
+  assert records[0]["final_losses"]["style"] != records[1]["final_losses"]["style"]
+  assert len(os.listdir(tmp_path / "out")) == 6
+
+
+def test_texture_script_batch_writes_distinct_textures(tmp_path):
+  style = _wav(tmp_path / "s.wav", examples.birds_and_rain(seconds=0.5, seed=4))
+  out = tmp_path / "out"
+  p = _script("texture.py", f"--style={style}", "--batch=2", "--seed=5", f"--output_dir={out}",
+              *TINY, *ONE_STACK)
+  assert p.returncode == 0, p.stderr
+  assert "2/2 jobs running" in p.stderr
+  assert sorted(os.listdir(out)) == [f"s_seed{k}.{e}" for k in (5, 6) for e in ("json", "png",
+                                                                                 "wav")]
+  records = []
+  for k in (5, 6):
+    with open(out / f"s_seed{k}.json") as f:
+      records.append(json.load(f))
+  assert [r["seed"] for r in records] == [5, 6]
+  assert records[0]["final_losses"]["total"] != records[1]["final_losses"]["total"]
+  assert (out / "s_seed5.wav").read_bytes() != (out / "s_seed6.wav").read_bytes()
