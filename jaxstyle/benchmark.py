@@ -31,6 +31,7 @@ from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import phase
 from jaxstyle import spectral
+from jaxstyle import sweep
 from jaxstyle import synthesis
 
 SAMPLE_RATE, N_FFT, SECONDS = 22050, 1024, 5.0
@@ -161,6 +162,58 @@ def breakdown(name: str, *, evals: int = 3) -> dict:
       target = losses.gram(feat) * 0.5
       g = jax.jit(jax.grad(lambda f, target=target: losses.style_loss(f, target)))
       out[f"gram{i}_s"] = statistics.median(_timed(lambda g=g, feat=feat: g(feat), evals=evals))
+  return out
+
+
+def _texture_config(*, channels: int, iterations: int):
+  c = config_lib.base()
+  c.net.channels, c.iterations, c.log_every = channels, iterations, 10**9
+  return c
+
+
+def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20) -> dict:
+  """Seconds per texture (5 s, `channels`-wide 2-stack net, `iterations` L-BFGS
+  iterations): one job alone, `jobs` seeds in one vmapped program, and `jobs`
+  sequential runs of `synthesis.synthesize`; each after a warm-up compile."""
+  c = _texture_config(channels=channels, iterations=iterations)
+  spec = spectral.spectrogram(examples.birds_and_rain(), n_fft=N_FFT, hop_length=c.hop_length)
+  batch = [sweep.Job(c, [spec], seed=k) for k in range(jobs)]
+  variables = nets.random_variables(c, *spec.shape)
+  runs = {
+      "batch_1": lambda: sweep.synthesize_batch(batch[:1], variables=variables),
+      f"batch_{jobs}": lambda: sweep.synthesize_batch(batch, variables=variables),
+      f"sequential_{jobs}": lambda: [synthesis.synthesize(c, style=[spec], seed=k,
+                                                          variables=variables)
+                                     for k in range(jobs)],
+  }
+  out = {"jobs": jobs, "channels": channels, "iterations": iterations}
+  for name, f in runs.items():
+    f()
+    start = time.perf_counter()
+    f()
+    n = 1 if name == "batch_1" else jobs
+    out[f"{name}_s_per_texture"] = (time.perf_counter() - start) / n
+  out["batch_speedup_vs_sequential"] = (out[f"sequential_{jobs}_s_per_texture"]
+                                        / out[f"batch_{jobs}_s_per_texture"])
+  return out
+
+
+def sweep_throughput(*, jobs: int = 8, channels: int = 128, iterations: int = 10) -> dict:
+  """Textures per second of a batch of `jobs` split over 1, 2, 4, ... of the local
+  devices (on a CPU, force host devices: XLA_FLAGS=--xla_force_host_platform_device_count=4)."""
+  c = _texture_config(channels=channels, iterations=iterations)
+  spec = spectral.spectrogram(examples.birds_and_rain(), n_fft=N_FFT, hop_length=c.hop_length)
+  batch = [sweep.Job(c, [spec], seed=k) for k in range(jobs)]
+  variables = nets.random_variables(c, *spec.shape)
+  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "textures_per_s": {}}
+  n = 1
+  while n <= len(jax.local_devices()):
+    mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:n]), (sweep.JOB_AXIS,))
+    sweep.synthesize_batch(batch, variables=variables, mesh=mesh)
+    start = time.perf_counter()
+    sweep.synthesize_batch(batch, variables=variables, mesh=mesh)
+    out["textures_per_s"][str(n)] = jobs / (time.perf_counter() - start)
+    n *= 2
   return out
 
 

@@ -163,4 +163,4 @@ def init(net: StackedConv, seed: int, input_shape: Sequence[int]) -> dict:
   `input_shape` is `[batch, *spatial, in_channels]`; only the channel count matters
   for the parameter shapes, so pass a short spatial extent where it is free.
   """
-  return net.init(jax.random.key(seed), jnp.zeros(input_shape, jnp.float32))
+  return jax.jit(net.init)(jax.random.key(seed), jnp.zeros(input_shape, jnp.float32))
