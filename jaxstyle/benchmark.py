@@ -68,25 +68,34 @@ def _timed(f: Callable[[], object], *, evals: int, warmup: int = 1) -> list[floa
 
 
 def work_flop(s: Setting, n_frames: int, n_freq: int) -> dict[str, float]:
-  """FLOPs of one loss + gradient: forward convs, input-gradient convs, Gram products.
+  """FLOPs of one loss + gradient: forward convs, input-gradient convs, style losses.
 
   The weights are frozen, so the backward pass computes only input gradients, as
-  many FLOPs as the forward convs. Gram: `2 C^2 P` forward and as much backward per
-  style layer. Only the stacks up to the deepest layer are computed.
+  many FLOPs as the forward convs. Style loss per layer (`losses.style_loss`, with a
+  style of the same length, R = P positions, C channels): with `P + R < C` the
+  position products, `2 P^2 C + 2 P R C + 2 R^2 C` forward and `2 P^2 C + 2 P R C`
+  backward; else the Grams, `2 P C^2 + 2 R C^2` forward and `2 P C^2` backward.
+  Only the stacks up to the deepest layer are computed.
   """
   depth = max(nets.tap_depth(t) for t in s.style + s.content)
   spatial = (n_frames,) if s.orientation == "freq" else (n_frames, n_freq)
   c_in = n_freq if s.orientation == "freq" else 1
   taps = int(np.prod([s.kernel_size] * len(spatial)))
-  conv, gram = 0.0, 0.0
+  out = dict.fromkeys(("conv_forward", "style_forward", "style_backward"), 0.0)
+  c = s.channels
   for i in range(1, depth + 1):
-    positions = int(np.prod(spatial))
-    conv += 2.0 * taps * c_in * s.channels * positions
-    if f"relu{i}" in s.style:
-      gram += 2 * 2.0 * s.channels**2 * positions
-    c_in, spatial = s.channels, tuple(n // 2 for n in spatial)
-  return {"conv_forward": conv, "conv_input_gradient": conv, "gram": gram,
-          "total": 2 * conv + gram}
+    p = int(np.prod(spatial))
+    out["conv_forward"] += 2.0 * taps * c_in * c * p
+    if f"relu{i}" in s.style and 2 * p < c:
+      out["style_forward"] += 6.0 * p * p * c
+      out["style_backward"] += 4.0 * p * p * c
+    elif f"relu{i}" in s.style:
+      out["style_forward"] += 4.0 * p * c * c
+      out["style_backward"] += 2.0 * p * c * c
+    c_in, spatial = c, tuple(n // 2 for n in spatial)
+  out["conv_input_gradient"] = out["conv_forward"]
+  out["total"] = sum(out.values())
+  return out
 
 
 def matmul_peak(*, n: int = 4096, evals: int = 5) -> dict:
@@ -113,11 +122,11 @@ def objective_cost(name: str, *, evals: int = 5, warmup: int = 1) -> dict:
   n_frames, n_freq = style.shape
   net = nets.from_config(c)
   variables = nets.random_variables(c, n_frames, n_freq)
-  grams = {k: losses.gram(v) for k, v in synthesis.features(net, variables, style,
-                                                             s.style).items()}
+  targets = {k: losses.style_target(v) for k, v in synthesis.features(net, variables, style,
+                                                                      s.style).items()}
   feats = synthesis.features(net, variables, content, s.content) if s.content else {}
   fun = synthesis.objective(net, s.style, s.content)
-  args = (variables, grams, feats, synthesis.weights(c))
+  args = (variables, targets, feats, synthesis.weights(c))
   x = 0.1 * jax.random.uniform(jax.random.key(0), style.shape)
   start = time.perf_counter()
   step = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, *args).compile()
@@ -159,7 +168,7 @@ def breakdown(name: str, *, evals: int = 3) -> dict:
       out[f"conv{i}_{impl}_s"] = statistics.median(_timed(lambda g=g, x=x: g(x), evals=evals))
     if f"relu{i}" in s.style:
       feat = jax.random.normal(jax.random.key(9), (1, t, s.channels))
-      target = losses.gram(feat) * 0.5
+      target = losses.style_target(feat) * 0.5
       g = jax.jit(jax.grad(lambda f, target=target: losses.style_loss(f, target)))
       out[f"gram{i}_s"] = statistics.median(_timed(lambda g=g, feat=feat: g(feat), evals=evals))
   return out

@@ -282,6 +282,12 @@ def synthesize_batch(
                           seed=j.seed, variables=variables)
     variables = p.args[0]
     problems.append(p)
+  # Style targets of clips of different lengths have different row counts; zero rows
+  # leave them unchanged (`losses.style_target`), so pad them to a common length.
+  rows = jax.tree.map(lambda *t: max(x.shape[0] for x in t), *[p.args[1] for p in problems])
+  problems = [p._replace(args=(p.args[0], jax.tree.map(
+      lambda t, r: jnp.pad(t, ((0, r - t.shape[0]), (0, 0))), p.args[1], rows), *p.args[2:]))
+      for p in problems]
   shapes = {str(jax.tree.map(jnp.shape, (p.x0, p.args[1:]))) for p in problems}
   if len({p.fun for p in problems}) > 1 or len(shapes) > 1:
     raise InputError("the jobs of one batch need one task (texture or style transfer) and "

@@ -36,16 +36,16 @@ def weights(c: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
 @functools.cache
 def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
               content_layers: tuple[str, ...]):
-  """`fun(x, variables, style_grams, content_features, weights) -> (total, terms)`.
+  """`fun(x, variables, style_targets, content_features, weights) -> (total, terms)`.
 
   `x` is a spectrogram `[time, freq]`; `weights` as from `weights(c)`. Cached, so
   equal networks and layers share one compiled solver step.
   """
   until = max(style_layers + content_layers, key=nets.tap_depth)
 
-  def fun(x, variables, style_grams, content_features, weights):
+  def fun(x, variables, style_targets, content_features, weights):
     feats = net.apply(variables, nets.net_input(x, net.orientation)[None], until=until)
-    terms = losses.loss_terms(x, feats, style_grams=style_grams,
+    terms = losses.loss_terms(x, feats, style_targets=style_targets,
                               content_features=content_features)
     total = losses.total_loss(terms, style_weight=weights["style"],
                               content_weight=weights["content"], bound_weight=weights["bound"])
@@ -79,7 +79,7 @@ class Problem(NamedTuple):
     fun: the objective (`objective(...)`), shared by every problem of one network,
       layers and task.
     x0: the initial spectrogram `[time, freq]`.
-    args: `(variables, style_grams, content_features, weights)`, the objective's
+    args: `(variables, style_targets, content_features, weights)`, the objective's
       arguments after `x`.
   """
 
@@ -119,7 +119,7 @@ def problem(
     c_layers = ()
 
   style_feats = [features(net, variables, jnp.asarray(s), s_layers) for s in style]
-  style_grams = {k: losses.gram([f[k] for f in style_feats]) for k in s_layers}
+  style_targets = {k: losses.style_target([f[k] for f in style_feats]) for k in s_layers}
   content_feats = {} if content is None else features(net, variables, jnp.asarray(content),
                                                       c_layers)
   if content is not None and c.init == "content":
@@ -127,7 +127,7 @@ def problem(
   else:
     x0 = NOISE_INIT_SCALE * jax.random.uniform(jax.random.key(seed), (n_frames, n_freq))
   return Problem(objective(net, s_layers, c_layers), x0,
-                 (variables, style_grams, content_feats, weights(c)))
+                 (variables, style_targets, content_feats, weights(c)))
 
 
 def synthesize(

@@ -126,3 +126,18 @@ def test_bad_durations(tiny, tmp_path):
     pipeline.run(tiny, style_paths=[good], content_path=good, duration_s=2.0,
                  output_dir=str(tmp_path))
   assert os.listdir(tmp_path) == ["good.wav"]
+
+
+def test_evaluate_script(tmp_path):
+  ref = _wav(tmp_path / "ref.wav", examples.birds_and_rain(seconds=1.5, seed=7))
+  copy = _wav(tmp_path / "copy.wav", examples.birds_and_rain(seconds=1.5, seed=7))
+  other = _wav(tmp_path / "other.wav", examples.tones(seconds=1.5, seed=8))
+  results = {}
+  for name, cand in (("copy", copy), ("other", other)):
+    p = _script("evaluate.py", f"--reference={ref}", f"--candidate={cand}")
+    assert p.returncode == 0, p.stderr
+    results[name] = json.loads(p.stdout)["style"]
+  assert results["copy"]["copy"]["fraction"] == 1.0 and results["other"]["copy"]["fraction"] < 0.5
+  assert results["copy"]["gram"] < 1e-6 < results["other"]["gram"]
+  p = _script("evaluate.py", f"--reference={tmp_path / 'missing.wav'}", f"--candidate={copy}")
+  assert p.returncode == 1 and p.stderr.strip().startswith("error:") and "not found" in p.stderr
