@@ -36,8 +36,8 @@ TUNED_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 
 flags.DEFINE_string("output", None, "JSON file for all results (written atomically).",
                     required=True)
-flags.DEFINE_bool("quick", False, "Settings D and E only, one round, no peer for 4096-channel "
-                  "settings: under 3 minutes on 2 cores.")
+flags.DEFINE_bool("quick", False, "Settings D and E only, one round, 3 evaluations, small "
+                  "batch and sweep: under 3 minutes on 2 cores, peer included.")
 flags.DEFINE_list("settings", ["A", "B", "C", "D", "E"], "Settings to time (full run).")
 flags.DEFINE_integer("rounds", 2, "Alternating rounds of JAX and PyTorch runs per setting.")
 flags.DEFINE_integer("evals", 5, "Timed loss + gradient evaluations per run (after warm-up).")
@@ -73,7 +73,8 @@ def _torch_python():
 def main(argv):
   del argv
   if FLAGS.child == "sweep":
-    print("RESULT " + json.dumps(benchmark.sweep_throughput()))
+    sizes = dict(jobs=4, iterations=5) if FLAGS.quick else {}
+    print("RESULT " + json.dumps(benchmark.sweep_throughput(**sizes)))
     return
   if FLAGS.child:
     print("RESULT " + json.dumps(benchmark.objective_cost(FLAGS.child, evals=FLAGS.evals)))
@@ -115,9 +116,10 @@ def main(argv):
             t["closure_median_s"] / j["eval_median_s"] for t, j in pairs)
     out["settings"][name] = res
   out["breakdown"] = benchmark.breakdown("D" if FLAGS.quick else "A")
-  out["batch"] = benchmark.batch_throughput(channels=128 if FLAGS.quick else 512,
-                                            iterations=10 if FLAGS.quick else 20)
-  out["sweep"] = _result([sys.executable, __file__, "--child=sweep", f"--output={FLAGS.output}"],
+  sizes = dict(jobs=4, channels=128, iterations=5) if FLAGS.quick else {}
+  out["batch"] = benchmark.batch_throughput(**sizes)
+  out["sweep"] = _result([sys.executable, __file__, "--child=sweep", f"--quick={FLAGS.quick}",
+                          f"--output={FLAGS.output}"],
                          {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
 
   if os.path.exists(FLAGS.audio):
