@@ -74,6 +74,13 @@ def huzaifah2019() -> ml_collections.ConfigDict:
   return c
 
 
+def huzaifah2019_texture() -> ml_collections.ConfigDict:
+  """`huzaifah2019()` with the paper's texture weights: alpha 0, beta 1e9, gamma 1e-3."""
+  c = huzaifah2019()
+  c.init, c.content_weight, c.style_weight, c.bound_weight = "noise", 0.0, 1e9, 1e-3
+  return c
+
+
 def _layers(value: str, key: str, stacks: int) -> tuple[str, ...]:
   layers = tuple(s.strip() for s in value.split(",") if s.strip())
   for layer in layers:

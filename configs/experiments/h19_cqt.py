@@ -20,12 +20,8 @@ def get_config():
   e.description = "5.3.4 textures on STFT vs CQT map, kernel widths 1 / 11 / 101, time as channels"
   e.paper = "Huzaifah & Wyse (2019), section 5.3.4, Fig. 11"
   e.task = "texture"
-  e.base = config.huzaifah2019()
+  e.base = config.huzaifah2019_texture()
   e.base.net.orientation = "time"
-  e.base.init = "noise"
-  e.base.content_weight = 0.0
-  e.base.style_weight = 1e9
-  e.base.bound_weight = 1e-3
   e.style = ("babble",)
   e.content = None
   e.seconds = 5.0

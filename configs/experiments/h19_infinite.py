@@ -21,11 +21,7 @@ def get_config():
   e.description = "5.3.1 infinite textures: output 3x the style's length (1D freq and 2D nets)"
   e.paper = "Huzaifah & Wyse (2019), section 5.3.1"
   e.task = "texture"
-  e.base = config.huzaifah2019()
-  e.base.init = "noise"
-  e.base.content_weight = 0.0
-  e.base.style_weight = 1e9
-  e.base.bound_weight = 1e-3
+  e.base = config.huzaifah2019_texture()
   e.style = ("birds",)
   e.content = None
   e.seconds = 5.0

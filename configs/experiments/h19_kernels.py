@@ -21,11 +21,7 @@ def get_config():
   e.description = "5.3.3 textures with kernel widths 1 / 11 / 101, freq and time orientations"
   e.paper = "Huzaifah & Wyse (2019), section 5.3.3, Figs. 10 and 11 (left)"
   e.task = "texture"
-  e.base = config.huzaifah2019()
-  e.base.init = "noise"
-  e.base.content_weight = 0.0
-  e.base.style_weight = 1e9
-  e.base.bound_weight = 1e-3
+  e.base = config.huzaifah2019_texture()
   e.style = ("babble",)
   e.content = None
   e.seconds = 5.0
