@@ -56,6 +56,7 @@ def main(argv: list[str]) -> int:
     return 2
   f = flags.FLAGS
   logging.set_verbosity(logging.INFO)
+  pipeline.keep_freed_memory()
   if f.compilation_cache:
     pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
   kwargs = dict(style_paths=f.style, content_path=f["content"].value if "content" in f else None,

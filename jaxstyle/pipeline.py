@@ -10,6 +10,7 @@ leaves none of them and a JSON present means its synthesis is complete.
 from collections.abc import Sequence
 import contextlib
 import csv
+import ctypes
 import dataclasses
 import json
 import os
@@ -39,6 +40,29 @@ def enable_compilation_cache(path: str | None = None) -> None:
   path = path or os.path.join(os.path.expanduser("~"), ".cache", "jaxstyle", "jax")
   jax.config.update("jax_compilation_cache_dir", path)
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def keep_freed_memory() -> bool:
+  """Makes this process keep the memory it frees for reuse instead of returning it (glibc).
+
+  XLA:CPU allocates a fresh buffer for each large intermediate of each evaluation (e.g.
+  the 38 MB im2col of the paper's conv2). glibc serves blocks that large with `mmap` and
+  unmaps them on free, so every evaluation pays the page faults of touching them again:
+  about 10% of the paper texture setting (BUILD.md). This is glibc's
+  `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...` (as the PyTorch peer's tuned mode),
+  set from inside the process; resident memory then stays near its peak until exit.
+  The scripts call it; a library user may.
+
+  Returns:
+    Whether it took effect (False where the C library has no `mallopt`).
+  """
+  try:
+    mallopt = ctypes.CDLL(None).mallopt
+  except (OSError, AttributeError):
+    return False
+  m_trim_threshold, m_mmap_max, m_arena_max = -1, -4, -8  # glibc <malloc.h>
+  return all(mallopt(option, value) == 1 for option, value in (
+      (m_arena_max, 1), (m_mmap_max, 0), (m_trim_threshold, 2**31 - 1)))
 
 
 def _clip(path: str, c: ml_collections.ConfigDict, max_seconds: float | None = None) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import benchmark
 from jaxstyle import examples
+from jaxstyle import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TUNED_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
@@ -72,6 +73,7 @@ def _torch_python():
 
 def main(argv):
   del argv
+  pipeline.keep_freed_memory()
   if FLAGS.child == "sweep":
     sizes = dict(jobs=4, iterations=5) if FLAGS.quick else {}
     print("RESULT " + json.dumps(benchmark.sweep_throughput(**sizes)))

@@ -56,6 +56,7 @@ def main(argv: list[str]) -> int:
     print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
     return 2
   logging.set_verbosity(logging.INFO)
+  pipeline.keep_freed_memory()
   try:
     if FLAGS.list:
       for name, description in experiments.describe():

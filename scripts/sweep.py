@@ -48,6 +48,7 @@ def main(argv: list[str]) -> int:
     return 2
   f = flags.FLAGS
   logging.set_verbosity(logging.INFO)
+  pipeline.keep_freed_memory()
   if f.distributed or f.coordinator or f.num_processes or f.process_id is not None:
     sweep.initialize(coordinator_address=f.coordinator, num_processes=f.num_processes,
                      process_id=f.process_id)

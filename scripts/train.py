@@ -18,6 +18,7 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from jaxstyle import pipeline
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
@@ -46,6 +47,7 @@ def main(argv: list[str]) -> int:
     print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
     return 2
   logging.set_verbosity(logging.INFO)
+  pipeline.keep_freed_memory()
   try:
     train.train(FLAGS.config, data_dir=FLAGS.data_dir, output_path=FLAGS.output,
                 epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
