@@ -49,13 +49,12 @@ import numpy as np
 
 from jaxstyle.errors import InputError
 
-# Log-frequency map: 64 bins per octave, as Milacic's CQT.
+# 64 bins per octave, as Milacic's CQT; the log-frequency map uses the same.
 BINS_PER_OCTAVE = 64
 # librosa CQT defaults, after Milacic (2020), at 22050 Hz.
 CQT_SAMPLE_RATE_HZ = 22050
 CQT_HOP_LENGTH = 128
 CQT_N_BINS = 512
-CQT_BINS_PER_OCTAVE = 64
 
 
 def log_frequency_centres_hz(
@@ -214,7 +213,7 @@ def cqt_magnitude(
     sample_rate_hz: float = CQT_SAMPLE_RATE_HZ,
     hop_length: int = CQT_HOP_LENGTH,
     n_bins: int = CQT_N_BINS,
-    bins_per_octave: int = CQT_BINS_PER_OCTAVE,
+    bins_per_octave: int = BINS_PER_OCTAVE,
     fmin_hz: float | None = None,
 ) -> np.ndarray:
   """Constant-Q magnitude `|librosa.cqt(y)|`, time-major (numpy/librosa, not JAX).
@@ -248,7 +247,7 @@ def cqt_inverse(
     sample_rate_hz: float = CQT_SAMPLE_RATE_HZ,
     hop_length: int = CQT_HOP_LENGTH,
     n_bins: int = CQT_N_BINS,
-    bins_per_octave: int = CQT_BINS_PER_OCTAVE,
+    bins_per_octave: int = BINS_PER_OCTAVE,
     fmin_hz: float | None = None,
     n_iter: int = 32,
     length: int | None = None,

@@ -187,7 +187,7 @@ def test_librosa_cqt_shape_and_sinusoid_peaks():
   assert mag.shape == (len(freqs_hz), 1 + y.shape[-1] // cqt.CQT_HOP_LENGTH, cqt.CQT_N_BINS)
   assert mag.dtype == np.float32
   centres_hz = librosa.cqt_frequencies(cqt.CQT_N_BINS, fmin=librosa.note_to_hz("C1"),
-                                       bins_per_octave=cqt.CQT_BINS_PER_OCTAVE)
+                                       bins_per_octave=cqt.BINS_PER_OCTAVE)
   peaks = np.argmax(mag.mean(axis=-2), axis=-1)
   np.testing.assert_array_equal(peaks, np.argmin(np.abs(centres_hz - freqs_hz[:, None]), -1))
 
