@@ -46,17 +46,26 @@ def define_flags(*, content: bool) -> None:
                       "not recompile; empty to disable.")
 
 
+def begin(argv: list[str]) -> int | None:
+  """The start of every long-running script's main: refuses positional arguments
+  (returns exit status 2 after one `error:` line), logs at INFO and keeps freed memory
+  (`pipeline.keep_freed_memory`). Returns None when the script should go on."""
+  if len(argv) > 1:
+    print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
+    return 2
+  logging.set_verbosity(logging.INFO)
+  pipeline.keep_freed_memory()
+  return None
+
+
 def main(argv: list[str]) -> int:
   """Runs `pipeline.run` (`run_batch` for --batch or batch_styles) from the flags.
 
   A bad input prints one `error:` line and exits 1.
   """
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
-    return 2
+  if (status := begin(argv)) is not None:
+    return status
   f = flags.FLAGS
-  logging.set_verbosity(logging.INFO)
-  pipeline.keep_freed_memory()
   if f.compilation_cache:
     pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
   kwargs = dict(style_paths=f.style, content_path=f["content"].value if "content" in f else None,

@@ -17,8 +17,8 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 
+from jaxstyle import cli
 from jaxstyle import experiments
 from jaxstyle import pipeline
 from jaxstyle.errors import InputError
@@ -52,11 +52,8 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> int:
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
-    return 2
-  logging.set_verbosity(logging.INFO)
-  pipeline.keep_freed_memory()
+  if (status := cli.begin(argv)) is not None:
+    return status
   try:
     if FLAGS.list:
       for name, description in experiments.describe():

@@ -15,9 +15,9 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 from ml_collections import config_flags
 
+from jaxstyle import cli
 from jaxstyle import pipeline
 from jaxstyle import sweep
 from jaxstyle.errors import InputError
@@ -43,12 +43,9 @@ flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle",
 
 
 def main(argv: list[str]) -> int:
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
-    return 2
+  if (status := cli.begin(argv)) is not None:
+    return status
   f = flags.FLAGS
-  logging.set_verbosity(logging.INFO)
-  pipeline.keep_freed_memory()
   if f.distributed or f.coordinator or f.num_processes or f.process_id is not None:
     sweep.initialize(coordinator_address=f.coordinator, num_processes=f.num_processes,
                      process_id=f.process_id)

@@ -15,10 +15,9 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 from ml_collections import config_flags
 
-from jaxstyle import pipeline
+from jaxstyle import cli
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
@@ -43,11 +42,8 @@ FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> int:
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
-    return 2
-  logging.set_verbosity(logging.INFO)
-  pipeline.keep_freed_memory()
+  if (status := cli.begin(argv)) is not None:
+    return status
   try:
     train.train(FLAGS.config, data_dir=FLAGS.data_dir, output_path=FLAGS.output,
                 epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
