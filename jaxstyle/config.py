@@ -47,6 +47,10 @@ def base() -> ml_collections.ConfigDict:
   c.solver = "jaxopt"  # jaxopt | optax
   c.iterations = 100  # L-BFGS iterations (each may evaluate the loss several times)
   c.history_size = 10  # L-BFGS memory
+  # Stop early after this many iterations in a row that each lower the best loss by
+  # less than stall_tolerance of it (0: never).
+  c.stall_iterations = 3
+  c.stall_tolerance = 1e-4
   c.log_every = 10  # iterations between progress lines
   # Batches (scripts/texture.py --batch): each style file its own target, not one mixed target.
   c.batch_styles = False
@@ -136,6 +140,9 @@ def check(c: ml_collections.ConfigDict) -> None:
   for key, value in positive.items():
     if not value > 0:
       raise InputError(f"config.{key} must be positive, got {value!r}")
+  for key in ("stall_iterations", "stall_tolerance"):
+    if not c[key] >= 0:
+      raise InputError(f"config.{key} must not be negative, got {c[key]!r}")
   if c.hop_length > c.n_fft:
     raise InputError(f"config.hop_length ({c.hop_length}) must not exceed n_fft ({c.n_fft})")
   for key in ("style_weight", "content_weight", "bound_weight", "phase_iterations"):

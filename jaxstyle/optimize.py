@@ -101,13 +101,18 @@ def minimize(
     *args: Any,
     iterations: int,
     log_every: int = 10,
+    stall_iterations: int = 0,
+    stall_tolerance: float = 0.0,
 ) -> Result:
-  """Runs `iterations` L-BFGS iterations from `x0`, logging progress.
+  """Runs up to `iterations` L-BFGS iterations from `x0`, logging progress.
 
   Every `log_every` iterations (and at the last) it logs the iteration, the total
   and each term, the elapsed time and an estimate of the time left. A non-finite
   value or iterate stops the run; the best iterate so far is kept and the reason is
-  logged and returned.
+  logged and returned. So does a stall: `stall_iterations` (0: never) iterations in
+  a row that each fail to lower the best value by `stall_tolerance` of it (`stalled`);
+  late in long runs the line search can fail over and over, about a minute each
+  on the papers' networks on a CPU, without lowering the loss.
   """
   start = time.perf_counter()
   init = solver.init.lower(x0, *args).compile()
@@ -126,7 +131,7 @@ def minimize(
 
   record(0, 0.0, value, aux)
   x, best_x, best_value, best_i = x0, x0, float(value), 0
-  stop_reason = None
+  stop_reason, stalls = None, 0
   if not math.isfinite(best_value):
     stop_reason = "the loss is not finite at the initial point"
     iterations = 0
@@ -141,10 +146,27 @@ def minimize(
       break
     elapsed = time.perf_counter() - start
     record(i, elapsed, value, aux)
+    stalls = stalls + 1 if stalled(best_value, value, stall_tolerance) else 0
     if value <= best_value:
       best_x, best_value, best_i = x, value, i
-    if i % log_every == 0 or i == iterations:
+    if stall_iterations and stalls >= stall_iterations:
+      stop_reason = stall_reason(i, stall_iterations, stall_tolerance)
+      logging.info("stopping: %s", stop_reason)
+    if i % log_every == 0 or i == iterations or stop_reason:
       terms = " ".join(f"{k} {float(v):.4g}" for k, v in aux.items())
       logging.info("iteration %d/%d: total %.4g (%s) %.1fs elapsed, ~%.1fs left",
                    i, iterations, value, terms, elapsed, elapsed / i * (iterations - i))
+    if stop_reason:
+      break
   return Result(best_x, history, stop_reason, compile_seconds)
+
+
+def stalled(best_value: float, value: float, tolerance: float) -> bool:
+  """Whether `value` fails to lower `best_value` by `tolerance` of its magnitude."""
+  return not value < best_value - tolerance * abs(best_value)
+
+
+def stall_reason(iteration: int, stall_iterations: int, tolerance: float) -> str:
+  """The stop reason of a stall ending at `iteration`."""
+  return (f"stalled: {stall_iterations} iterations in a row (to iteration {iteration}) "
+          f"lowered the best loss by less than {tolerance:g} of it")

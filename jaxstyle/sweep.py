@@ -136,6 +136,8 @@ def minimize_batch(
     in_axes: Sequence[int | None],
     iterations: int,
     log_every: int = 10,
+    stall_iterations: int = 0,
+    stall_tolerance: float = 0.0,
     mesh: Mesh | None = None,
 ) -> BatchResult:
   """`optimize.minimize` for independent jobs, all in one compiled program.
@@ -145,6 +147,7 @@ def minimize_batch(
   floating-point rounding. A job whose loss or iterate turns non-finite is frozen at
   its best iterate while the others go on; it still takes part in the vmapped
   computation (its line search may run to its limit), and its results are dropped.
+  So is a job that stalls (as in `minimize`); the run ends when no job is running.
 
   Args:
     solver: from `optimize.lbfgs`; its `fun(x, *args)` is the objective of one job.
@@ -155,6 +158,7 @@ def minimize_batch(
     iterations: L-BFGS iterations of every job.
     log_every: iterations between progress lines (the least and greatest total and
       terms over the running jobs).
+    stall_iterations, stall_tolerance: as in `optimize.minimize`, per job.
     mesh: a 1D mesh (e.g. `local_mesh()`) to split the jobs over its devices; they
       are padded to a multiple of its size by repeating the last job. None: the
       default device.
@@ -188,6 +192,7 @@ def minimize_batch(
   stop_reasons = [None if running[j] else "the loss is not finite at the initial point"
                   for j in range(n_jobs)]
   best_value, best_i = [float(v) for v in value[:n_jobs]], [0] * n_jobs
+  stalls = [0] * n_jobs
   x, best_x = x0, x0
   start = time.perf_counter()
   for i in range(1, iterations + 1):
@@ -197,6 +202,7 @@ def minimize_batch(
     x, state, best_x, best_v, running_d, value, aux = step(x, state, best_x, best_v, running_d,
                                                            *args)
     value, aux, running = jax.device_get((value, aux, running_d))
+    running = np.array(running)
     elapsed = time.perf_counter() - start
     for j in np.flatnonzero(was_running[:n_jobs]):
       if not running[j]:
@@ -210,8 +216,16 @@ def minimize_batch(
       h["total"].append(float(value[j]))
       for k, v in aux.items():
         h[k].append(float(v[j]))
+      stalls[j] = stalls[j] + 1 if optimize.stalled(best_value[j], float(value[j]),
+                                                    stall_tolerance) else 0
       if float(value[j]) <= best_value[j]:
         best_value[j], best_i[j] = float(value[j]), i
+      if stall_iterations and stalls[j] >= stall_iterations:
+        stop_reasons[j] = optimize.stall_reason(i, stall_iterations, stall_tolerance)
+        logging.info("job %d stopping: %s", j, stop_reasons[j])
+        running[j] = False
+    if not np.array_equal(running, jax.device_get(running_d)):
+      running_d = jax.device_put(running, running_d.sharding)
     if i % log_every == 0 or i == iterations:
       live = np.flatnonzero(running[:n_jobs])
       terms = " ".join(f"{k} {_span(v, live)}" for k, v in aux.items())
@@ -299,6 +313,7 @@ def synthesize_batch(
   res = minimize_batch(solver, jnp.stack([p.x0 for p in problems]), variables,
                        *jax.tree.map(stack, *[p.args[1:] for p in problems]),
                        in_axes=(None, 0, 0, 0), iterations=c.iterations, log_every=c.log_every,
+                       stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance,
                        mesh=mesh)
   return [synthesis.Result(x, h, r, res.compile_seconds)
           for x, h, r in zip(res.x, res.histories, res.stop_reasons, strict=True)]

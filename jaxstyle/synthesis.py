@@ -159,5 +159,6 @@ def synthesize(
   """
   p = problem(c, style=style, content=content, n_frames=n_frames, seed=seed, variables=variables)
   solver = optimize.lbfgs(p.fun, solver=c.solver, history_size=c.history_size)
-  res = optimize.minimize(solver, p.x0, *p.args, iterations=c.iterations, log_every=c.log_every)
+  res = optimize.minimize(solver, p.x0, *p.args, iterations=c.iterations, log_every=c.log_every,
+                          stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance)
   return Result(np.asarray(res.x), res.history, res.stop_reason, res.compile_seconds)

@@ -18,6 +18,7 @@ from tests.conftest import spec_of
 from tests.test_scripts import TINY
 from tests.test_scripts import _script
 from tests.test_scripts import _wav
+from tests.test_synthesis import _ill_conditioned
 
 ONE_STACK = ["--config.net.stacks=1", "--config.style_layers=relu1",
              "--config.content_layers=relu1"]
@@ -111,3 +112,16 @@ def test_texture_script_batch_writes_distinct_textures(tmp_path):
   assert [r["seed"] for r in records] == [5, 6]
   assert records[0]["final_losses"]["total"] != records[1]["final_losses"]["total"]
   assert (out / "s_seed5.wav").read_bytes() != (out / "s_seed6.wav").read_bytes()
+
+
+@pytest.mark.parametrize("solver", optimize.SOLVERS)
+def test_a_job_that_stalls_is_frozen_and_the_others_go_on(solver):
+  s = optimize.lbfgs(_ill_conditioned, solver=solver)
+  x0 = jnp.stack([jnp.full(20, 3.0), jnp.zeros(20)])  # job 0 starts at the minimum
+  stall = dict(stall_iterations=3, stall_tolerance=1e-4)
+  res = sweep.minimize_batch(s, x0, in_axes=(), iterations=400, **stall)
+  assert res.stop_reasons[0].startswith("stalled") and len(res.histories[0]["total"]) == 4
+  alone = optimize.minimize(s, x0[1], iterations=400, **stall)
+  assert res.stop_reasons[1] == alone.stop_reason and alone.stop_reason.startswith("stalled")
+  np.testing.assert_allclose(res.histories[1]["total"], alone.history["total"], rtol=1e-5)
+  np.testing.assert_allclose(res.x[1], alone.x, rtol=1e-5)

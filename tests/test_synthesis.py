@@ -88,3 +88,25 @@ def test_nan_stops_and_keeps_the_best_iterate(solver):
   assert "non-finite" in res.stop_reason and "iteration 0" in res.stop_reason
   np.testing.assert_array_equal(res.x, x0)
   assert res.history["total"] == [36.0]
+
+
+def _ill_conditioned(x):
+  """A quadratic with curvatures 1..1000 and minimum 1 at x = 3: L-BFGS creeps at the end."""
+  v = jnp.sum(jnp.logspace(0, 3, x.shape[-1]) * (x - 3.0) ** 2) + 1.0
+  return v, {"v": v}
+
+
+@pytest.mark.parametrize("solver", optimize.SOLVERS)
+def test_a_stall_stops_the_run_near_the_minimum(solver):
+  s = optimize.lbfgs(_ill_conditioned, solver=solver)
+  full = optimize.minimize(s, jnp.zeros(20), iterations=400)
+  res = optimize.minimize(s, jnp.zeros(20), iterations=400, stall_iterations=3,
+                          stall_tolerance=1e-4)
+  assert full.stop_reason is None and len(full.history["total"]) == 401
+  assert res.stop_reason.startswith("stalled") and len(res.history["total"]) < 200
+  total = np.array(res.history["total"])
+  best = np.minimum.accumulate(total)
+  gain = (best[:-1] - total[1:]) / best[:-1]  # what each iteration took off the best so far
+  assert np.all(gain[-3:] < 1e-4) and not np.all(gain[-4:] < 1e-4)
+  assert res.history["total"] == full.history["total"][:len(total)]
+  np.testing.assert_allclose(res.x, 3.0, atol=0.05)
