@@ -15,8 +15,12 @@ sides time the same work on the same machine:
 
 from collections.abc import Callable
 import dataclasses
+import json
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import jax
@@ -35,6 +39,42 @@ from jaxstyle import sweep
 from jaxstyle import synthesis
 
 SAMPLE_RATE, N_FFT, SECONDS = 22050, 1024, 5.0
+
+
+def _high_water_mb(pid: int) -> float | None:
+  """Peak resident memory of process `pid`'s own address space (Linux `VmHWM`), or None."""
+  try:
+    with open(f"/proc/{pid}/status") as f:
+      return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+  except (OSError, StopIteration):
+    return None
+
+
+def child_result(cmd: list[str], env: dict[str, str] | None = None) -> dict | None:
+  """Runs `cmd` (extra `env` on top of ours); the JSON of its last `RESULT ` line.
+
+  Sets its `peak_rss_mb` to the child's resident high-water mark, polled from here:
+  a child's own `ru_maxrss` starts at its parent's resident size at fork (Linux
+  carries it through exec), so a small child run from a large parent reported the
+  parent's size. Prints the command and its error output and returns None on failure.
+  """
+  peak = None
+  with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                        env={**os.environ, **(env or {})}) as p:
+    while True:
+      try:
+        out, err = p.communicate(timeout=0.1)
+        break
+      except subprocess.TimeoutExpired:
+        peak = _high_water_mb(p.pid) or peak
+  lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+  if p.returncode or not lines:
+    print(f"FAILED: {' '.join(cmd)}\n{err[-2000:]}", file=sys.stderr)
+    return None
+  result = json.loads(lines[-1][len("RESULT "):])
+  if peak is not None:
+    result["peak_rss_mb"] = peak
+  return result
 
 
 @dataclasses.dataclass(frozen=True)

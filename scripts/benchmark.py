@@ -53,16 +53,6 @@ flags.DEFINE_string("child", None, "Internal: time one setting in this process."
 FLAGS = flags.FLAGS
 
 
-def _result(cmd, env=None):
-  """Runs `cmd`, returns the JSON of its last `RESULT ` line (None on failure)."""
-  p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
-  lines = [line for line in p.stdout.splitlines() if line.startswith("RESULT ")]
-  if p.returncode or not lines:
-    print(f"FAILED: {' '.join(cmd)}\n{p.stderr[-2000:]}", file=sys.stderr)
-    return None
-  return json.loads(lines[-1][len("RESULT "):])
-
-
 def _torch_python():
   candidates = [FLAGS.torch_python] if FLAGS.torch_python else [sys.executable]
   for python in candidates:
@@ -94,13 +84,13 @@ def main(argv):
   for name in settings:
     runs = {"jax": [], "reference": [], "tuned": []}
     for r in range(rounds):
-      runs["jax"].append(_result([sys.executable, __file__, f"--child={name}",
-                                  f"--evals={evals}", f"--output={FLAGS.output}"]))
+      runs["jax"].append(benchmark.child_result([sys.executable, __file__, f"--child={name}",
+                                                 f"--evals={evals}", f"--output={FLAGS.output}"]))
       if torch and name in peer_settings:
         for mode, extra, env in (("reference", ["--full-depth", "--per-loss-backward"], {}),
                                  ("tuned", [], TUNED_ENV)):
-          runs[mode].append(_result([torch, FLAGS.peer, "nst", name, "--evals",
-                                     str(min(evals, 3)), *extra], env))
+          runs[mode].append(benchmark.child_result([torch, FLAGS.peer, "nst", name, "--evals",
+                                                    str(min(evals, 3)), *extra], env))
       print(f"{name} round {r + 1}: " + ", ".join(
           f"{k} {v[-1]['eval_median_s' if k == 'jax' else 'closure_median_s']:.3f}s"
           for k, v in runs.items() if v and v[-1]), flush=True)
@@ -120,9 +110,9 @@ def main(argv):
   out["breakdown"] = benchmark.breakdown("D" if FLAGS.quick else "A")
   sizes = dict(jobs=4, channels=128, iterations=5) if FLAGS.quick else {}
   out["batch"] = benchmark.batch_throughput(**sizes)
-  out["sweep"] = _result([sys.executable, __file__, "--child=sweep", f"--quick={FLAGS.quick}",
-                          f"--output={FLAGS.output}"],
-                         {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+  out["sweep"] = benchmark.child_result(
+      [sys.executable, __file__, "--child=sweep", f"--quick={FLAGS.quick}",
+       f"--output={FLAGS.output}"], {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
 
   if os.path.exists(FLAGS.audio):
     y = audio.load(FLAGS.audio, sample_rate=benchmark.SAMPLE_RATE)[: 5 * benchmark.SAMPLE_RATE]

@@ -1,5 +1,7 @@
 """The benchmark's work count against XLA's own, and its Griffin-Lim comparison."""
 
+import sys
+
 import jax
 import numpy as np
 import pytest
@@ -43,3 +45,13 @@ def test_griffin_lim_comparison_reports_both_sides():
   for side in ("jax", "jax_spsi", "librosa"):
     assert 0 < out[side]["spectral_convergence"] < 1 and out[side]["seconds"] > 0
   assert out["init"]["spsi"]["0"] < out["init"]["random"]["0"]
+
+
+def test_child_result_reports_the_childs_own_peak_memory():
+  ballast = np.ones(125_000_000)  # 1 GB resident here; a child's ru_maxrss would start at it
+  code = "import time, numpy as np; a = np.ones({}); time.sleep(0.5); print('RESULT {{}}')"
+  small = benchmark.child_result([sys.executable, "-c", code.format(1)])
+  big = benchmark.child_result([sys.executable, "-c", code.format(50_000_000)])  # 400 MB
+  assert small["peak_rss_mb"] < 200 and 400 <= big["peak_rss_mb"] < 600
+  assert benchmark.child_result([sys.executable, "-c", "raise SystemExit(3)"]) is None
+  del ballast
