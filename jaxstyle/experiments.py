@@ -587,8 +587,11 @@ def _markdown(report: Mapping[str, Any]) -> str:
       settings.append(f"duration x{row['duration_factor']:g} ({r['duration_s']:.1f} s)")
     cells = [row["name"], ", ".join(settings) or "(base)", _cell(losses["style"])]
     cells += [_cell(losses["content"])] if style_transfer else []
+    copy = q["style"]["copy"]
+    own = copy.get("reference_fraction")  # absent from variants resumed from older versions
     cells += [f"{r['seconds']['total']:.1f}", _cell(q["style"]["texture_stats"]["total"]),
-              _cell(q["style"]["gram"]), _cell(q["style"]["copy"]["fraction"]),
+              _cell(q["style"]["gram"]),
+              _cell(copy["fraction"]) + ("" if own is None else f" ({_cell(own)})"),
               _cell(q["spectral_convergence"])]
     cells += [_cell(q["content"]["onset_correlation"])] if style_transfer else []
     lines.append("| " + " | ".join(cells) + " |")
@@ -597,8 +600,9 @@ def _markdown(report: Mapping[str, Any]) -> str:
   lines += ["", "Losses are the unweighted terms at the best iterate (`jaxstyle.losses`). "
             "Quality measures (`jaxstyle.metrics`): texture stats and gram distance to the "
             "style (0: equal statistics), the fraction of the output copied from a style "
-            "clip, the spectral convergence of the phase reconstruction, the onset "
-            "correlation with the content. Per variant: VARIANT.wav, VARIANT.png, "
-            "VARIANT.json; everything is in report.json.", "",
+            "clip (in brackets: the same test of the style against itself, near 1 for "
+            "steady tones, where copies cannot be told apart), the spectral convergence "
+            "of the phase reconstruction, the onset correlation with the content. Per "
+            "variant: VARIANT.wav, VARIANT.png, VARIANT.json; everything is in report.json.", "",
             "![spectrograms: inputs, then each variant's result](grid.png)", ""]
   return "\n".join(lines)

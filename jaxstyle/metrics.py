@@ -387,11 +387,12 @@ def sliding_sums(audio: np.ndarray, window: int) -> np.ndarray:
 
 
 def max_normalized_correlation(
-    reference: np.ndarray, segment: np.ndarray, *, min_rms: float
+    reference: np.ndarray, segment: np.ndarray, *, min_rms: float, skip: slice = slice(0, 0)
 ) -> float:
   """Largest Pearson correlation of `segment` with any same-length reference window.
 
-  FFT-based; reference windows quieter than `min_rms` count as uncorrelated.
+  FFT-based; reference windows quieter than `min_rms`, and those whose start is in
+  `skip`, count as uncorrelated.
   """
   length = segment.size
   centred = segment - segment.mean()
@@ -400,6 +401,7 @@ def max_normalized_correlation(
   window_variance = np.maximum(sliding_sums(reference**2, length) - window_sums**2 / length, 0.0)
   denominator = np.linalg.norm(centred) * np.sqrt(window_variance)
   valid = window_variance > length * min_rms**2
+  valid[skip] = False
   correlation = np.divide(products, denominator, out=np.zeros_like(products), where=valid)
   return float(correlation.max())
 
@@ -420,9 +422,13 @@ def copy_fraction(
   correlation with some equally long window of the reference, at any shift,
   reaches `threshold`; this is gain invariant and finds partial, shifted
   copies that a whole-signal correlation misses. Segments whose RMS (after
-  removing the mean) is below `min_rms` are silent and skipped. Caveat:
-  strongly periodic sounds (steady tones) correlate highly at some shift
-  even without copying.
+  removing the mean) is below `min_rms` are silent and skipped.
+
+  Strongly periodic sounds (steady tones) correlate highly at some shift even
+  without copying. `reference_fraction` measures that for the reference: the
+  same test on its own segments against the windows that do not overlap them. It
+  is near 0 for noisy references, where `fraction` means copying, and near 1 for
+  steady tones, where `fraction` cannot tell copying apart.
 
   Args:
     reference: waveform `[samples]`, at least one segment long.
@@ -435,7 +441,8 @@ def copy_fraction(
   Returns:
     {"fraction": copied / non-silent segments (0 if none), "segments": number
     of non-silent segments (a float), "max_correlation": the largest
-    segment correlation (0 if none)}.
+    segment correlation (0 if none), "reference_fraction": as `fraction`, for
+    the reference's own segments (0 if it has fewer than two)}.
   """
   _check_rate(sample_rate_hz)
   length = int(round(segment_s * sample_rate_hz))
@@ -444,15 +451,23 @@ def copy_fraction(
   what = f"one segment of {segment_s} s"
   reference = _waveform(reference, "reference", length, what)
   candidate = _waveform(candidate, "candidate", length, what)
-  segments = candidate[: candidate.size // length * length].reshape(-1, length)
-  audible = segments[segments.std(axis=-1) >= min_rms]
-  correlations = np.array(
-      [max_normalized_correlation(reference, s, min_rms=min_rms) for s in audible]
-  )
+
+  def audible_segments(x):
+    starts = np.arange(0, x.size - length + 1, length)
+    return [s for s in starts if x[s : s + length].std() >= min_rms]
+
+  correlations = np.array([
+      max_normalized_correlation(reference, candidate[s : s + length], min_rms=min_rms)
+      for s in audible_segments(candidate)])
+  own = np.array([
+      max_normalized_correlation(reference, reference[s : s + length], min_rms=min_rms,
+                                 skip=slice(max(s - length + 1, 0), s + length))
+      for s in audible_segments(reference)])
   return {
       "fraction": float(np.mean(correlations >= threshold)) if correlations.size else 0.0,
       "segments": float(correlations.size),
       "max_correlation": float(correlations.max()) if correlations.size else 0.0,
+      "reference_fraction": float(np.mean(own >= threshold)) if own.size > 1 else 0.0,
   }
 
 
@@ -517,7 +532,7 @@ def evaluate(
 
   Returns:
     {"style": {"texture_stats": {...}, "gram": float, "log_mel_db": float,
-    "copy": {"fraction", "segments", "max_correlation"}},
+    "copy": {"fraction", "segments", "max_correlation", "reference_fraction"}},
     "content": {"onset_correlation": float, "log_mel_db": float},
     "spectral_convergence": float}, with only the entries whose inputs were given.
   """
@@ -544,6 +559,7 @@ def evaluate(
             "fraction": max(c["fraction"] for c in copies),
             "segments": copies[0]["segments"],
             "max_correlation": max(c["max_correlation"] for c in copies),
+            "reference_fraction": max(c["reference_fraction"] for c in copies),
         },
     }
   if content is not None:

@@ -138,6 +138,16 @@ def test_copy_fraction_ignores_independent_realisation(reference):
   assert result["max_correlation"] < 0.5
 
 
+def test_reference_fraction_tells_steady_tones_from_noise(reference):
+  w = 2 * np.pi * 441 * np.arange(int(2.5 * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
+  tone = lambda phase: np.sin(w + phase) + 0.5 * np.sin(2 * (w + phase))  # noqa: E731
+  steady = metrics.copy_fraction(tone(0.0), tone(1.0), sample_rate_hz=SAMPLE_RATE_HZ)
+  # Another steady tone matches (the caveat), and the reference says it cannot tell.
+  assert steady["fraction"] == 1.0 and steady["reference_fraction"] == 1.0
+  noisy = metrics.copy_fraction(reference, crackle(seed=1), sample_rate_hz=SAMPLE_RATE_HZ)
+  assert noisy["reference_fraction"] == 0.0
+
+
 def test_copy_fraction_skips_silent_segments(reference):
   sr = SAMPLE_RATE_HZ
   candidate = np.concatenate([np.zeros(sr), reference[int(0.3 * sr) : int(1.3 * sr)]])
