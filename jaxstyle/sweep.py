@@ -202,7 +202,7 @@ def minimize_batch(
     x, state, best_x, best_v, running_d, value, aux = step(x, state, best_x, best_v, running_d,
                                                            *args)
     value, aux, running = jax.device_get((value, aux, running_d))
-    running = np.array(running)
+    running, stalled_now = np.array(running), False
     elapsed = time.perf_counter() - start
     for j in np.flatnonzero(was_running[:n_jobs]):
       if not running[j]:
@@ -223,8 +223,8 @@ def minimize_batch(
       if stall_iterations and stalls[j] >= stall_iterations:
         stop_reasons[j] = optimize.stall_reason(i, stall_iterations, stall_tolerance)
         logging.info("job %d stopping: %s", j, stop_reasons[j])
-        running[j] = False
-    if not np.array_equal(running, jax.device_get(running_d)):
+        running[j], stalled_now = False, True
+    if stalled_now:
       running_d = jax.device_put(running, running_d.sharding)
     if i % log_every == 0 or i == iterations:
       live = np.flatnonzero(running[:n_jobs])
