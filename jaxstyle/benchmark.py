@@ -147,12 +147,15 @@ def matmul_peak(*, n: int = 4096, evals: int = 5) -> dict:
           "gflops_best": 2 * n**3 / min(times) / 1e9}
 
 
-def objective_cost(name: str, *, evals: int = 5, warmup: int = 1) -> dict:
-  """Compile time, seconds per loss + gradient evaluation and work of setting `name`."""
+def objective_cost(name: str, *, conv: str = "fft", evals: int = 5, warmup: int = 1) -> dict:
+  """Compile time, seconds per loss + gradient evaluation and work of setting `name`,
+  its 1D convs run as `conv` (`nets.CONVS`). The work is that of the direct
+  convolution (`work_flop`) whichever way it runs, so FFT convs can exceed the matmul
+  peak in GFLOP/s."""
   s = SETTINGS[name]
   c = config_lib.base()
   c.hop_length, c.net.orientation, c.net.channels = s.hop_length, s.orientation, s.channels
-  c.net.kernel_size = s.kernel_size
+  c.net.kernel_size, c.net.conv = s.kernel_size, conv
   c.net.stacks = max(nets.tap_depth(t) for t in s.style + s.content)
   c.style_layers, c.content_layers = ",".join(s.style), ",".join(s.content)
   y = examples.birds_and_rain(seconds=SECONDS, sample_rate=SAMPLE_RATE)
@@ -161,7 +164,7 @@ def objective_cost(name: str, *, evals: int = 5, warmup: int = 1) -> dict:
                                  n_fft=N_FFT, hop_length=s.hop_length)
   n_frames, n_freq = style.shape
   net = nets.from_config(c)
-  variables = nets.random_variables(c, n_frames, n_freq)
+  variables = nets.prepare(c, nets.random_variables(c, n_frames, n_freq), c.net.stacks)
   targets = {k: losses.style_target(v) for k, v in synthesis.features(net, variables, style,
                                                                       s.style).items()}
   feats = synthesis.features(net, variables, content, s.content) if s.content else {}
@@ -174,7 +177,7 @@ def objective_cost(name: str, *, evals: int = 5, warmup: int = 1) -> dict:
   times = _timed(lambda: step(x, *args), evals=evals, warmup=warmup)
   work = work_flop(s, n_frames, n_freq)
   median = statistics.median(times)
-  return {"setting": name, **dataclasses.asdict(s), "shape": [n_frames, n_freq],
+  return {"setting": name, **dataclasses.asdict(s), "conv": conv, "shape": [n_frames, n_freq],
           "compile_s": compile_s, "eval_times_s": times, "eval_median_s": median,
           "work_gflop": work["total"] / 1e9, "work_split_gflop": {
               k: v / 1e9 for k, v in work.items() if k != "total"},
@@ -188,7 +191,8 @@ def _xla_conv(x, w):
 
 def breakdown(name: str, *, evals: int = 3) -> dict:
   """Seconds of each operation's forward + input gradient in setting `name` (1D only),
-  with XLA's convolution (the straightforward version) and with `nets.Conv1D`."""
+  with XLA's convolution (the straightforward version) and with `nets.Conv1D` as one
+  matrix product (im2col) and by FFT."""
   s = SETTINGS[name]
   n_frames = 1 + int(SECONDS * SAMPLE_RATE) // s.hop_length
   shapes, c_in, t = [], N_FFT // 2 + 1, n_frames
@@ -201,11 +205,16 @@ def breakdown(name: str, *, evals: int = 3) -> dict:
     init = nets.torch_uniform(c_in * s.kernel_size)
     conv = nets.Conv1D(s.channels, s.kernel_size, kernel_init=init, bias_init=init)
     v = conv.init(jax.random.key(0), x)
-    impls = {"xla_conv": lambda x, v=v: _xla_conv(x, v["params"]["kernel"]),
-             "im2col": lambda x, v=v, conv=conv: conv.apply(v, x)}
-    for impl, f in impls.items():
-      g = jax.jit(jax.grad(lambda x, f=f: jnp.sum(f(x) ** 2)))
-      out[f"conv{i}_{impl}_s"] = statistics.median(_timed(lambda g=g, x=x: g(x), evals=evals))
+    block = nets.fft_block(s.kernel_size)
+    vf = {**v, "spectral": {"kernel": nets.spectral_kernel(v["params"]["kernel"], block)}}
+    apply = lambda x, v, conv=conv: conv.apply(v, x)
+    impls = {"xla_conv": (lambda x, v: _xla_conv(x, v["params"]["kernel"]), v),
+             "im2col": (apply, v), "fft": (apply, vf)}
+    for impl, (f, vv) in impls.items():
+      # The variables are an argument, as in synthesis: XLA would fold constants.
+      g = jax.jit(jax.grad(lambda x, v, f=f: jnp.sum(f(x, v) ** 2)))
+      out[f"conv{i}_{impl}_s"] = statistics.median(
+          _timed(lambda g=g, x=x, vv=vv: g(x, vv), evals=evals))
     if f"relu{i}" in s.style:
       feat = jax.random.normal(jax.random.key(9), (1, t, s.channels))
       target = losses.style_target(feat) * 0.5

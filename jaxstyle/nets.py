@@ -19,7 +19,10 @@ import jax.numpy as jnp
 
 ORIENTATIONS = ("freq", "time", "2d")
 POOLINGS = ("max", "avg")
+CONVS = ("im2col", "fft")  # how 1D convs run (`Conv1D`)
 TAP_KINDS = ("conv", "bn", "relu", "pool")
+# Fewest outputs per overlap-save block of `fft_conv` (`fft_block`), chosen by measurement.
+FFT_MIN_HOP = 16
 
 
 def torch_uniform(fan_in: int) -> nn.initializers.Initializer:
@@ -33,13 +36,16 @@ def torch_uniform(fan_in: int) -> nn.initializers.Initializer:
 
 
 class Conv1D(nn.Module):
-  """1D "same" convolution as one matrix product (im2col), `[..., T, C] -> [..., T, features]`.
+  """1D "same" convolution, `[..., T, C] -> [..., T, features]`, as matrix products.
 
-  The parameters are those of `nn.Conv` (`kernel` `[k, C, features]`, `bias`), but the
-  `k` shifted copies of the input are concatenated along channels and multiplied by the
-  kernel reshaped to `[k * C, features]`: XLA:CPU runs that, and its gradient, as large
-  matrix products near the machine's matmul peak, where its convolution (notably the
-  input gradient) reaches well under half of it (see BUILD.md).
+  The parameters are those of `nn.Conv` (`kernel` `[k, C, features]`, `bias`). By
+  default the `k` shifted copies of the input are concatenated along channels and
+  multiplied by the kernel reshaped to `[k * C, features]` (im2col): XLA:CPU runs that,
+  and its gradient, near the machine's matmul peak, where its own convolution (notably
+  the input gradient) reaches well under half of it. When the variables also hold this
+  layer's `spectral` kernel (`with_spectral_kernels`), the convolution runs by
+  overlap-save FFT instead (`fft_conv`), which does a few times fewer multiplies for
+  kernels wider than a few taps (see BUILD.md).
   """
 
   features: int
@@ -52,10 +58,71 @@ class Conv1D(nn.Module):
     k, t = self.kernel_size, x.shape[-2]
     kernel = self.param("kernel", self.kernel_init, (k, x.shape[-1], self.features))
     bias = self.param("bias", self.bias_init, (self.features,))
+    if self.has_variable("spectral", "kernel"):
+      return fft_conv(x, self.get_variable("spectral", "kernel"), k) + bias
     lo = (k - 1) // 2  # lax's "SAME": the extra pad of an even kernel goes at the end
     xp = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [(lo, k - 1 - lo), (0, 0)])
     cols = jnp.concatenate([xp[..., i:i + t, :] for i in range(k)], axis=-1)
     return cols @ kernel.reshape(-1, self.features) + bias
+
+
+def fft_block(kernel_size: int) -> int:
+  """Frames per overlap-save block of `fft_conv`: the smallest power of two that yields
+  `FFT_MIN_HOP` outputs per block. Longer blocks do fewer multiplies per output but
+  their FFT kernels take more memory, and streaming it bounds these products on a
+  CPU: on conv2 of benchmark setting A (4096 channels, kernel 11) blocks of 32 ran
+  1.4x faster than blocks of 64 and 2x faster than 16; at kernel 101 (1024 channels)
+  blocks of 128 ran 1.4x faster than 256 (BUILD.md)."""
+  return 1 << math.ceil(math.log2(kernel_size - 1 + FFT_MIN_HOP))
+
+
+def spectral_kernel(kernel: jnp.ndarray, block: int) -> jnp.ndarray:
+  """Conv kernel `[k, C, F]` -> its FFT kernel `[block // 2 + 1, C, F]` (complex) for
+  `fft_conv`: the conjugate DFT over `block` taps, as the convolution of deep learning
+  is a correlation."""
+  return jnp.conj(jnp.fft.rfft(kernel, n=block, axis=0))
+
+
+def fft_conv(x: jnp.ndarray, spectral: jnp.ndarray, kernel_size: int) -> jnp.ndarray:
+  """`Conv1D` without bias, `[..., T, C] -> [..., T, F]`, by overlap-save FFT.
+
+  The padded input is cut into `n` blocks of `block` frames that overlap by
+  `kernel_size - 1`; per frequency, their DFTs `[n, C]` are multiplied by the
+  `spectral` kernel `[block // 2 + 1, C, F]` (`spectral_kernel`), and each inverse DFT
+  keeps its `block - kernel_size + 1` valid outputs. That is about
+  `2 (block + 2) / (block - kernel_size + 1)` real multiply-adds per output frame and
+  channel pair instead of im2col's `kernel_size`.
+  """
+  k, t = kernel_size, x.shape[-2]
+  block = 2 * (spectral.shape[-3] - 1)
+  hop = block - k + 1
+  n = -(-t // hop)
+  lo = (k - 1) // 2
+  xp = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [(lo, n * hop + k - 1 - lo - t), (0, 0)])
+  frames = xp[..., jnp.arange(n)[:, None] * hop + jnp.arange(block), :]  # [..., n, block, C]
+  xf = jnp.fft.rfft(frames, axis=-2)  # [..., n, bins, C]
+  yf = jnp.einsum("...nbc,bcf->...nbf", xf, spectral)
+  out = jnp.fft.irfft(yf, n=block, axis=-2)[..., :hop, :]  # [..., n, hop, F]
+  return out.reshape(*out.shape[:-3], n * hop, out.shape[-1])[..., :t, :]
+
+
+def with_spectral_kernels(variables: dict, depth: int) -> dict:
+  """`variables` of a 1D `StackedConv` plus the `spectral` collection that switches the
+  convs of its first `depth` stacks to `fft_conv`, for kernels wider than 1.
+
+  Compute it once per network (each kernel grows to `(block + 2) / k` times its size,
+  about 3x at kernel 11) and pass the result to `apply` in place of `variables`;
+  kernels `variables` already holds are kept, not recomputed.
+  """
+  params, spectral = variables["params"], dict(variables.get("spectral", {}))
+  for i in range(1, depth + 1):
+    kernel = params[f"conv{i}"]["kernel"]
+    if kernel.ndim == 3 and kernel.shape[0] > 1 and f"conv{i}" not in spectral:
+      spectral[f"conv{i}"] = {"kernel": _spectral_kernel(kernel, fft_block(kernel.shape[0]))}
+  return {**variables, "spectral": spectral}
+
+
+_spectral_kernel = jax.jit(spectral_kernel, static_argnums=1)
 
 
 class StackedConv(nn.Module):
@@ -155,6 +222,12 @@ def random_variables(c, n_frames: int, n_freq: int) -> dict:
   """Frozen random variables (seed `net.seed`) of `from_config(c)` for `[n_frames, n_freq]`."""
   in_shape = {"freq": (1, 8, n_freq), "time": (1, n_freq, n_frames), "2d": (1, 8, 8, 1)}
   return init(from_config(c), c.net.seed, in_shape[c.net.orientation])
+
+
+def prepare(c, variables: dict, depth: int) -> dict:
+  """`variables` as config `c` runs them: with the `spectral` kernels of the first `depth`
+  stacks (`with_spectral_kernels`) when `c.net.conv` is `fft`, else unchanged."""
+  return with_spectral_kernels(variables, depth) if c.net.conv == "fft" else variables
 
 
 def init(net: StackedConv, seed: int, input_shape: Sequence[int]) -> dict:

@@ -117,6 +117,7 @@ def problem(
   s_layers, c_layers = config_lib.style_layers(c), config_lib.content_layers(c)
   if content is None:
     c_layers = ()
+  variables = nets.prepare(c, variables, max(map(nets.tap_depth, s_layers + c_layers)))
 
   style_feats = [features(net, variables, jnp.asarray(s), s_layers) for s in style]
   style_targets = {k: losses.style_target([f[k] for f in style_feats]) for k in s_layers}

@@ -12,7 +12,7 @@ with `pip install torch==2.13.0 numpy librosa soundfile scipy`) and the peer scr
 present, the same settings run through it in two modes, *reference* (full depth,
 one backward per loss, as the papers' code) and *tuned* (lean, allocator kept warm),
 alternating with the JAX runs; ratios are medians over rounds. Also: a per-operation
-breakdown with XLA's convolution vs ours, Griffin-Lim against librosa, seconds per
+breakdown with XLA's convolution vs ours (im2col and FFT), Griffin-Lim against librosa, seconds per
 texture for batch 1, batch 8 in one vmapped program and 8 sequential runs, and sweep
 throughput on 1, 2 and 4 forced host devices.
 """
@@ -30,6 +30,7 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import benchmark
 from jaxstyle import examples
+from jaxstyle import nets
 from jaxstyle import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,6 +42,8 @@ flags.DEFINE_bool("quick", False, "Settings D and E only, one round, 3 evaluatio
                   "batch and sweep: under 3 minutes on 2 cores, peer included.")
 flags.DEFINE_list("settings", ["A", "B", "C", "D", "E"], "Settings to time (full run).")
 flags.DEFINE_integer("rounds", 2, "Alternating rounds of JAX and PyTorch runs per setting.")
+flags.DEFINE_enum("conv", "fft", nets.CONVS, "How the JAX side runs 1D convs "
+                  "(config key net.conv): one matrix product, or overlap-save FFT.")
 flags.DEFINE_integer("evals", 5, "Timed loss + gradient evaluations per run (after warm-up).")
 flags.DEFINE_string("torch_python", "", "Python with torch 2.13.0 for the peer (default: this "
                     "interpreter if it has torch; else the peer is skipped).")
@@ -69,7 +72,8 @@ def main(argv):
     print("RESULT " + json.dumps(benchmark.sweep_throughput(**sizes)))
     return
   if FLAGS.child:
-    print("RESULT " + json.dumps(benchmark.objective_cost(FLAGS.child, evals=FLAGS.evals)))
+    print("RESULT " + json.dumps(benchmark.objective_cost(FLAGS.child, conv=FLAGS.conv,
+                                                                evals=FLAGS.evals)))
     return
   settings = ["D", "E"] if FLAGS.quick else FLAGS.settings
   rounds = 1 if FLAGS.quick else FLAGS.rounds
@@ -85,7 +89,8 @@ def main(argv):
     runs = {"jax": [], "reference": [], "tuned": []}
     for r in range(rounds):
       runs["jax"].append(benchmark.child_result([sys.executable, __file__, f"--child={name}",
-                                                 f"--evals={evals}", f"--output={FLAGS.output}"]))
+                                                 f"--evals={evals}", f"--conv={FLAGS.conv}",
+                                                 f"--output={FLAGS.output}"]))
       if torch and name in peer_settings:
         for mode, extra, env in (("reference", ["--full-depth", "--per-loss-backward"], {}),
                                  ("tuned", [], TUNED_ENV)):

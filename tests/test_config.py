@@ -43,6 +43,7 @@ def test_paper_settings():
 @pytest.mark.parametrize("key, value, message", [
     ("net.orientation", "diagonal", "net.orientation"),
     ("net.channels", 0, "net.channels"),
+    ("net.conv", "winograd", "net.conv"),
     ("hop_length", 2048, "hop_length"),
     ("style_layers", "relu9", "needs 9 stacks"),
     ("content_layers", "blah2", "bad layer name"),

@@ -77,3 +77,40 @@ def test_first_stack_matches_numpy():
 def test_bad_tap_names(bad):
   with pytest.raises(ValueError, match="bad layer name"):
     nets.tap_depth(bad)
+
+
+@pytest.mark.parametrize("k,t", [(5, 37), (4, 37), (11, 3), (11, 100), (2, 1)])
+def test_fft_conv_equals_im2col_with_its_gradient(k, t):
+  """Overlap-save FFT (odd and even kernels, inputs shorter and longer than a block,
+  a leading batch axis) against the im2col matrix product, values and input gradient."""
+  net = nets.StackedConv(channels=(6, 5), kernel_size=k)
+  x = jnp.asarray(np.random.default_rng(k).standard_normal((2, t, F)), jnp.float32)
+  v = nets.init(net, 0, x.shape)
+  vf = nets.with_spectral_kernels(v, 2)
+  assert sorted(vf["spectral"]) == ["conv1", "conv2"]
+  block = nets.fft_block(k)
+  assert vf["spectral"]["conv2"]["kernel"].shape == (block // 2 + 1, 6, 5)
+  zeroed = {**vf, "spectral": jax.tree.map(jnp.zeros_like, vf["spectral"])}
+  np.testing.assert_array_equal(net.apply(zeroed, x)["conv1"][0, 0],
+                                v["params"]["conv1"]["bias"])  # the FFT path ran
+
+  def loss(x, v):
+    f = net.apply(v, x)
+    return jnp.sum(f["conv1"] ** 2) + jnp.sum(jnp.sin(f["conv2"]))
+
+  for tap in ("conv1", "conv2"):
+    np.testing.assert_allclose(net.apply(vf, x)[tap], net.apply(v, x)[tap], rtol=1e-4, atol=1e-5)
+  g, gf = (jax.grad(loss)(x, vv) for vv in (v, vf))
+  np.testing.assert_allclose(gf, g, rtol=1e-4, atol=1e-4 * float(jnp.abs(g).max()))
+
+
+def test_spectral_kernels_only_where_they_apply():
+  """Stacks deeper than `depth`, width-1 kernels and 2D convs keep the matrix product."""
+  x = (1, T, F)
+  v = nets.init(nets.StackedConv(channels=(4, 4, 4), kernel_size=3), 0, x)
+  assert sorted(nets.with_spectral_kernels(v, 2)["spectral"]) == ["conv1", "conv2"]
+  v1 = nets.init(nets.StackedConv(channels=(4,), kernel_size=1), 0, x)
+  assert nets.with_spectral_kernels(v1, 1)["spectral"] == {}
+  v2d = nets.init(nets.StackedConv(orientation="2d", channels=(4,), kernel_size=3), 0, (1, T, F, 1))
+  assert nets.with_spectral_kernels(v2d, 1)["spectral"] == {}
+

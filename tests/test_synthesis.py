@@ -32,6 +32,18 @@ def test_texture_any_duration_and_the_longer_output_matches_the_style(tiny, text
   assert res.history["style"][-1] < res.history["style"][0] / 10
 
 
+def test_fft_convs_follow_the_matrix_product(tiny, texture_clip):
+  """`net.conv=fft` optimises the same objective: same losses along the first iterations."""
+  tiny.iterations, tiny.stall_iterations = 5, 0
+  style = [spec_of(texture_clip, tiny)]
+  want = synthesis.synthesize(tiny, style=style).history
+  tiny.net.conv = "fft"
+  assert "spectral" in synthesis.problem(tiny, style=style).args[0]
+  got = synthesis.synthesize(tiny, style=style).history
+  for k in ("style", "total"):
+    np.testing.assert_allclose(got[k], want[k], rtol=1e-2)
+
+
 def test_time_orientation_refuses_another_duration(tiny, texture_clip):
   tiny.net.orientation = "time"
   style = spec_of(texture_clip, tiny)
