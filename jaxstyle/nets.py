@@ -71,8 +71,8 @@ def fft_block(kernel_size: int) -> int:
   `FFT_MIN_HOP` outputs per block. Longer blocks do fewer multiplies per output but
   their FFT kernels take more memory, and streaming it bounds these products on a
   CPU: on conv2 of benchmark setting A (4096 channels, kernel 11) blocks of 32 ran
-  1.4x faster than blocks of 64 and 2x faster than 16; at kernel 101 (1024 channels)
-  blocks of 128 ran 1.4x faster than 256 (BUILD.md)."""
+  1.4x faster than blocks of 64 (and about 2x faster than 16, timed on a busy machine);
+  at kernel 101 (1024 channels) blocks of 128 ran 1.4x faster than 256 (BUILD.md)."""
   return 1 << math.ceil(math.log2(kernel_size - 1 + FFT_MIN_HOP))
 
 
