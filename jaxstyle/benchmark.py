@@ -229,12 +229,14 @@ def _texture_config(*, channels: int, iterations: int):
   return c
 
 
-def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20) -> dict:
-  """Seconds per texture (5 s, `channels`-wide 2-stack net, `iterations` L-BFGS
-  iterations): one job alone, `jobs` seeds in one vmapped program, and `jobs`
+def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20,
+                     seconds: float = SECONDS) -> dict:
+  """Seconds per texture (`seconds` long, `channels`-wide 2-stack net, `iterations`
+  L-BFGS iterations): one job alone, `jobs` seeds in one vmapped program, and `jobs`
   sequential runs of `synthesis.synthesize`; each after a warm-up compile."""
   c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(), n_fft=N_FFT, hop_length=c.hop_length)
+  spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
+                              hop_length=c.hop_length)
   batch = [sweep.Job(c, [spec], seed=k) for k in range(jobs)]
   variables = nets.random_variables(c, *spec.shape)
   runs = {
@@ -244,7 +246,7 @@ def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20
                                                           variables=variables)
                                      for k in range(jobs)],
   }
-  out = {"jobs": jobs, "channels": channels, "iterations": iterations}
+  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "seconds": seconds}
   for name, f in runs.items():
     f()
     start = time.perf_counter()
@@ -256,14 +258,18 @@ def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20
   return out
 
 
-def sweep_throughput(*, jobs: int = 8, channels: int = 128, iterations: int = 10) -> dict:
-  """Textures per second of a batch of `jobs` split over 1, 2, 4, ... of the local
-  devices (on a CPU, force host devices: XLA_FLAGS=--xla_force_host_platform_device_count=4)."""
+def sweep_throughput(*, jobs: int = 8, channels: int = 128, iterations: int = 10,
+                     seconds: float = SECONDS) -> dict:
+  """Textures (`seconds` long) per second of a batch of `jobs` split over 1, 2, 4, ...
+  of the local devices (on a CPU, force host devices:
+  XLA_FLAGS=--xla_force_host_platform_device_count=4)."""
   c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(), n_fft=N_FFT, hop_length=c.hop_length)
+  spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
+                              hop_length=c.hop_length)
   batch = [sweep.Job(c, [spec], seed=k) for k in range(jobs)]
   variables = nets.random_variables(c, *spec.shape)
-  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "textures_per_s": {}}
+  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "seconds": seconds,
+         "textures_per_s": {}}
   n = 1
   while n <= len(jax.local_devices()):
     mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:n]), (sweep.JOB_AXIS,))

@@ -39,7 +39,8 @@ TUNED_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 flags.DEFINE_string("output", None, "JSON file for all results (written atomically).",
                     required=True)
 flags.DEFINE_bool("quick", False, "Settings D and E only, one round, 3 evaluations, small "
-                  "batch and sweep: under 3 minutes on 2 cores, peer included.")
+                  "batch and sweep of 1 s textures, one timed Griffin-Lim run per side: "
+                  "under 3 minutes on 2 cores, peer included.")
 flags.DEFINE_list("settings", ["A", "B", "C", "D", "E"], "Settings to time (full run).")
 flags.DEFINE_integer("rounds", 2, "Alternating rounds of JAX and PyTorch runs per setting.")
 flags.DEFINE_enum("conv", "fft", nets.CONVS, "How the JAX side runs 1D convs "
@@ -68,7 +69,7 @@ def main(argv):
   del argv
   pipeline.keep_freed_memory()
   if FLAGS.child == "sweep":
-    sizes = dict(jobs=4, iterations=5) if FLAGS.quick else {}
+    sizes = dict(jobs=4, iterations=5, seconds=1.0) if FLAGS.quick else {}
     print("RESULT " + json.dumps(benchmark.sweep_throughput(**sizes)))
     return
   if FLAGS.child:
@@ -113,7 +114,7 @@ def main(argv):
             t["closure_median_s"] / j["eval_median_s"] for t, j in pairs)
     out["settings"][name] = res
   out["breakdown"] = benchmark.breakdown("D" if FLAGS.quick else "A")
-  sizes = dict(jobs=4, channels=128, iterations=5) if FLAGS.quick else {}
+  sizes = dict(jobs=4, channels=128, iterations=5, seconds=1.0) if FLAGS.quick else {}
   out["batch"] = benchmark.batch_throughput(**sizes)
   out["sweep"] = benchmark.child_result(
       [sys.executable, __file__, "--child=sweep", f"--quick={FLAGS.quick}",
@@ -123,7 +124,8 @@ def main(argv):
     y = audio.load(FLAGS.audio, sample_rate=benchmark.SAMPLE_RATE)[: 5 * benchmark.SAMPLE_RATE]
   else:
     y = examples.birds_and_rain()
-  out["griffin_lim"] = benchmark.griffin_lim_comparison(np.asarray(y, np.float32))
+  out["griffin_lim"] = benchmark.griffin_lim_comparison(np.asarray(y, np.float32),
+                                                        evals=1 if FLAGS.quick else 3)
   out["griffin_lim"]["audio"] = FLAGS.audio if os.path.exists(FLAGS.audio) else "procedural"
 
   with audio.atomic_path(FLAGS.output) as tmp, open(tmp, "w") as f:
