@@ -165,8 +165,8 @@ def objective_cost(name: str, *, conv: str = "fft", evals: int = 5, warmup: int 
   n_frames, n_freq = style.shape
   net = nets.from_config(c)
   variables = nets.prepare(c, nets.random_variables(c, n_frames, n_freq), c.net.stacks)
-  targets = {k: losses.style_target(v) for k, v in synthesis.features(net, variables, style,
-                                                                      s.style).items()}
+  targets = synthesis.Targets(gram={k: losses.style_target(v) for k, v in synthesis.features(
+      net, variables, style, s.style).items()}, floor=jnp.float32(1e-5))
   feats = synthesis.features(net, variables, content, s.content) if s.content else {}
   fun = synthesis.objective(net, s.style, s.content)
   args = (variables, targets, feats, synthesis.weights(c))

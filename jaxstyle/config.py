@@ -12,6 +12,7 @@ from jaxstyle import frontend
 from jaxstyle import nets
 from jaxstyle import optimize
 from jaxstyle import phase
+from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
 
@@ -32,6 +33,9 @@ def base() -> ml_collections.ConfigDict:
   c.net.stacks = 2
   c.net.channels = 512  # per stack
   c.net.kernel_size = 11
+  # Multi-scale (Antognini et al. 2019): comma-separated widths, e.g. "3,11,31,101"; each
+  # conv is then one branch per width with net.channels / widths channels; 1D only.
+  c.net.kernel_sizes = ""
   c.net.pooling = "max"  # max | avg
   c.net.seed = 0
   # How 1D convs run: im2col (one matrix product) | fft (overlap-save: fewer multiplies,
@@ -46,6 +50,29 @@ def base() -> ml_collections.ConfigDict:
   c.content_weight = 1.0
   c.bound_weight = 1e-3
   c.init = "content"  # content | noise: the start of style transfer (textures: noise)
+  # Noise init: uniform (the papers': uniform spectrogram values in [0, 0.1)) | spectrum
+  # (noise shaped to the style's mean spectrum).
+  c.noise_init = "uniform"
+  # What is optimised: spectrogram (then a phase is reconstructed) | waveform (through
+  # the STFT inside the objective; stft only, no phase to guess).
+  c.domain = "spectrogram"
+  # Spectrogram domain: linear (x is the network-scale spectrogram) | log (x is the log
+  # magnitude: non-negative by construction, better conditioned).
+  c.parametrization = "linear"
+  # Terms beyond the papers', each computed only when its weight is positive:
+  # Statistics of the log-magnitude spectrogram (quiet bins count as loud ones):
+  c.spectrum_weight = 0.0  # each bin's distribution over time (1D optimal transport)
+  c.correlation_weight = 0.0  # correlations between bins over time (co-modulation)
+  c.modulation_weight = 0.0  # each bin's autocorrelation over time ...
+  c.modulation_lags = 43  # ... up to this lag in frames (43 x 256 / 22050 Hz: 0.5 s)
+  # Statistics of the style layers' features:
+  c.autocorrelation_weight = 0.0  # style layers' autocorrelation over time (Antognini 2019)
+  c.autocorrelation_lags = 16  # ... up to this lag, in the layer's time steps
+  c.sliced_weight = 0.0  # sliced Wasserstein distance of style layers' features (Heitz 2021)
+  c.sliced_projections = 64  # ... on this many random directions
+  c.diversity_weight = 0.0  # anti-copy: windows that repeat a window of the style
+  c.diversity_window = 20  # ... of this many frames
+  c.diversity_threshold = 0.5  # ... whose mean frame cosine similarity passes this
   # Optimiser.
   c.solver = "jaxopt"  # jaxopt | optax
   c.iterations = 100  # L-BFGS iterations (each may evaluate the loss several times)
@@ -61,6 +88,29 @@ def base() -> ml_collections.ConfigDict:
   c.phase_init = "spsi"  # spsi (single-pass spectrogram inversion) | random
   c.phase_iterations = 100
   c.phase_momentum = 0.99
+  return c
+
+
+def texture() -> ml_collections.ConfigDict:
+  """jaxstyle's texture objective (`configs/texture.py`; BUILD.md "Texture quality").
+
+  The spectrogram is optimised as log magnitudes (non-negative by construction) from
+  noise shaped to the style's spectrum, so that each bin's distribution over time
+  (`spectrum`), the bins' co-modulation (`correlation`) and each bin's autocorrelation
+  up to 0.5 s (`modulation`) match the style's, and so do the Grams of a one-stack
+  random net with kernel widths of 3 to 101 frames (35 ms to 1.2 s).
+  """
+  c = base()
+  c.parametrization = "log"
+  c.noise_init = "spectrum"
+  c.net.stacks = 1
+  c.net.kernel_sizes = "3,11,31,101"
+  c.style_layers = c.content_layers = "relu1"
+  c.spectrum_weight = 100.0
+  c.correlation_weight = 1000.0
+  c.modulation_weight = 1000.0
+  c.solver = "optax"  # jaxopt's zoom line search stalls on the correlation term (BUILD.md)
+  c.log_every = 25
   return c
 
 
@@ -112,6 +162,18 @@ def content_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
   return _layers(c.content_layers, "content_layers", c.net.stacks)
 
 
+def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
+  """The multi-scale widths of `net.kernel_sizes` (empty: one width, net.kernel_size)."""
+  try:
+    widths = nets.widths(c.net.kernel_sizes)
+  except ValueError:
+    raise InputError("config.net.kernel_sizes must be comma-separated integers, got "
+                     f"{c.net.kernel_sizes!r}") from None
+  if any(w < 1 for w in widths):
+    raise InputError(f"config.net.kernel_sizes must be positive, got {c.net.kernel_sizes!r}")
+  return widths
+
+
 def _unknown_keys(c, ref, prefix=""):
   for k in c.keys():
     if k not in ref:
@@ -132,7 +194,9 @@ def check(c: ml_collections.ConfigDict) -> None:
   choices = {"net.orientation": nets.ORIENTATIONS, "net.pooling": nets.POOLINGS,
              "net.conv": nets.CONVS,
              "solver": optimize.SOLVERS, "init": ("noise", "content"),
-             "spectrogram": frontend.SPECTROGRAMS, "phase_init": phase.INITS}
+             "spectrogram": frontend.SPECTROGRAMS, "phase_init": phase.INITS,
+             "noise_init": synthesis.NOISE_INITS, "domain": synthesis.DOMAINS,
+             "parametrization": synthesis.PARAMETRIZATIONS}
   for key, allowed in choices.items():
     value = functools.reduce(getattr, key.split("."), c)
     if value not in allowed:
@@ -141,7 +205,9 @@ def check(c: ml_collections.ConfigDict) -> None:
               "log_max": c.log_max, "iterations": c.iterations, "history_size": c.history_size,
               "log_every": c.log_every, "net.stacks": c.net.stacks, "cqt_bins": c.cqt_bins,
               "cqt_bins_per_octave": c.cqt_bins_per_octave,
-              "net.channels": c.net.channels, "net.kernel_size": c.net.kernel_size}
+              "net.channels": c.net.channels, "net.kernel_size": c.net.kernel_size,
+              "autocorrelation_lags": c.autocorrelation_lags, "modulation_lags": c.modulation_lags,
+              "sliced_projections": c.sliced_projections, "diversity_window": c.diversity_window}
   for key, value in positive.items():
     if not value > 0:
       raise InputError(f"config.{key} must be positive, got {value!r}")
@@ -150,11 +216,28 @@ def check(c: ml_collections.ConfigDict) -> None:
       raise InputError(f"config.{key} must not be negative, got {c[key]!r}")
   if c.hop_length > c.n_fft:
     raise InputError(f"config.hop_length ({c.hop_length}) must not exceed n_fft ({c.n_fft})")
-  for key in ("style_weight", "content_weight", "bound_weight", "phase_iterations"):
+  for key in ("style_weight", "content_weight", "bound_weight", "phase_iterations",
+              *(f"{k}_weight" for k in synthesis.EXTRA_TERMS)):
     if c[key] < 0:
       raise InputError(f"config.{key} must be >= 0, got {c[key]!r}")
+  if not 0 <= c.diversity_threshold < 1:
+    raise InputError(f"config.diversity_threshold must be in [0, 1), got {c.diversity_threshold!r}")
   if not 0 <= c.phase_momentum < 1:
     raise InputError(f"config.phase_momentum must be in [0, 1), got {c.phase_momentum!r}")
+  widths = kernel_sizes(c)
+  if widths and c.net.orientation == "2d":
+    raise InputError("config.net.kernel_sizes (multi-scale) is for 1D nets, not net.orientation=2d")
+  if len(widths) > c.net.channels:
+    raise InputError(f"config.net.kernel_sizes has {len(widths)} widths, more than the "
+                     f"{c.net.channels} channels of net.channels")
+  if c.domain == "waveform" and c.spectrogram != "stft":
+    raise InputError("config.domain=waveform optimises through the STFT: it needs "
+                     f"spectrogram=stft, got {c.spectrogram!r}")
+  if c.noise_init == "spectrum" and c.spectrogram != "stft":
+    raise InputError(f"config.noise_init=spectrum needs spectrogram=stft, got {c.spectrogram!r}")
+  if c.autocorrelation_weight > 0 and c.net.orientation == "time":
+    raise InputError("config.autocorrelation_weight: the time orientation has no time axis "
+                     "in its features (frames are channels)")
   content_layers(c)
   if not style_layers(c):
     raise InputError("config.style_layers is empty")

@@ -40,6 +40,22 @@ def analyze(y: np.ndarray, c: ml_collections.ConfigDict) -> np.ndarray:
   return np.asarray(spectral.compress(mag, log_max=c.log_max))
 
 
+def render(result, c: ml_collections.ConfigDict, *, length: int,
+           seed: int) -> tuple[np.ndarray, float]:
+  """The audio `[length]` of a `synthesis.Result` and its spectral convergence.
+
+  A waveform-domain result is its own audio (cut or zero-padded to `length`; its
+  spectrogram is that waveform's, so the convergence only measures the padding);
+  a spectrogram needs a phase (`resynthesize`).
+  """
+  if result.waveform is None:
+    return resynthesize(result.spectrogram, c, length=length, seed=seed)
+  audio = np.zeros(length, np.float32)
+  audio[:min(length, result.waveform.size)] = result.waveform[:length]
+  mag = np.asarray(spectral.decompress(result.spectrogram, log_max=c.log_max))
+  return audio, metrics.spectral_convergence(mag, audio, n_fft=c.n_fft, hop_length=c.hop_length)
+
+
 def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict, *, length: int,
                  seed: int) -> tuple[np.ndarray, float]:
   """Network-scale `[time, bins]` -> (waveform `[length]`, spectral convergence).

@@ -66,6 +66,29 @@ class Conv1D(nn.Module):
     return cols @ kernel.reshape(-1, self.features) + bias
 
 
+class MultiConv1D(nn.Module):
+  """Parallel `Conv1D` branches of several widths, outputs concatenated along channels.
+
+  `[..., T, C] -> [..., T, features]`; branch `k{w}` of width `w` has
+  `features // len(kernel_sizes)` channels (the first takes the remainder), each with
+  PyTorch's default init for its own fan-in. Multi-scale random features after
+  Antognini et al. (2019), in one network, so the Gram also holds cross-scale terms.
+  """
+
+  features: int
+  kernel_sizes: Sequence[int]
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    n = len(self.kernel_sizes)
+    sizes = [self.features // n + (i == 0) * (self.features % n) for i in range(n)]
+    outs = []
+    for w, ch in zip(self.kernel_sizes, sizes, strict=True):
+      init = torch_uniform(x.shape[-1] * w)
+      outs.append(Conv1D(ch, w, kernel_init=init, bias_init=init, name=f"k{w}")(x))
+    return jnp.concatenate(outs, axis=-1)
+
+
 def fft_block(kernel_size: int) -> int:
   """Frames per overlap-save block of `fft_conv`: the smallest power of two that yields
   `FFT_MIN_HOP` outputs per block. Longer blocks do fewer multiplies per output but
@@ -115,10 +138,18 @@ def with_spectral_kernels(variables: dict, depth: int) -> dict:
   kernels `variables` already holds are kept, not recomputed.
   """
   params, spectral = variables["params"], dict(variables.get("spectral", {}))
+
+  def transformed(conv: dict) -> dict:
+    if "kernel" not in conv:  # a MultiConv1D: one entry per branch
+      return {k: v for k, v in ((k, transformed(b)) for k, b in conv.items()) if v}
+    kernel = conv["kernel"]
+    if kernel.ndim == 3 and kernel.shape[0] > 1:
+      return {"kernel": _spectral_kernel(kernel, fft_block(kernel.shape[0]))}
+    return {}
+
   for i in range(1, depth + 1):
-    kernel = params[f"conv{i}"]["kernel"]
-    if kernel.ndim == 3 and kernel.shape[0] > 1 and f"conv{i}" not in spectral:
-      spectral[f"conv{i}"] = {"kernel": _spectral_kernel(kernel, fft_block(kernel.shape[0]))}
+    if f"conv{i}" not in spectral and (kernels := transformed(params[f"conv{i}"])):
+      spectral[f"conv{i}"] = kernels
   return {**variables, "spectral": spectral}
 
 
@@ -132,12 +163,15 @@ class StackedConv(nn.Module):
     orientation: `freq`, `time` or `2d` (see the module docstring).
     channels: output channels of each stack, length `stacks`.
     kernel_size: kernel width (1D) or side (2D).
+    kernel_sizes: 1D only: several widths, each conv then a `MultiConv1D` of them
+      (`kernel_size` is unused); empty: one width.
     pooling: `max` or `avg`; window and stride 2 on every spatial axis, floor.
   """
 
   orientation: str = "freq"
   channels: Sequence[int] = (4096, 4096, 4096)
   kernel_size: int = 11
+  kernel_sizes: Sequence[int] = ()
   pooling: str = "max"
 
   @nn.compact
@@ -168,7 +202,9 @@ class StackedConv(nn.Module):
       fan_in = x.shape[-1] * self.kernel_size**ndim
       init = dict(kernel_init=torch_uniform(fan_in), bias_init=torch_uniform(fan_in),
                   name=f"conv{i}")
-      if ndim == 1:
+      if ndim == 1 and self.kernel_sizes:
+        x = MultiConv1D(ch, tuple(self.kernel_sizes), name=f"conv{i}")(x)
+      elif ndim == 1:
         x = Conv1D(ch, self.kernel_size, **init)(x)
       else:
         x = nn.Conv(ch, kernel, padding="SAME", **init)(x)
@@ -213,9 +249,16 @@ def net_input(spec: jnp.ndarray, orientation: str) -> jnp.ndarray:
 
 
 def from_config(c) -> StackedConv:
-  """The network a config (`jaxstyle.config`) describes: `net.stacks` x `net.channels`."""
+  """The network a config (`jaxstyle.config`) describes: `net.stacks` x `net.channels`,
+  multi-scale where `net.kernel_sizes` names widths."""
   return StackedConv(orientation=c.net.orientation, channels=(c.net.channels,) * c.net.stacks,
-                     kernel_size=c.net.kernel_size, pooling=c.net.pooling)
+                     kernel_size=c.net.kernel_size, kernel_sizes=widths(c.net.kernel_sizes),
+                     pooling=c.net.pooling)
+
+
+def widths(text: str) -> tuple[int, ...]:
+  """Kernel widths from comma-separated text, e.g. `"3,11"` -> `(3, 11)`; raises ValueError."""
+  return tuple(int(w) for w in text.split(",") if w.strip())
 
 
 def random_variables(c, n_frames: int, n_freq: int) -> dict:

@@ -148,8 +148,7 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
   Returns the record.
   """
   t0 = time.perf_counter()
-  wave, convergence = frontend.resynthesize(result.spectrogram, c, length=inputs.n_samples,
-                                            seed=seed)
+  wave, convergence = frontend.render(result, c, length=inputs.n_samples, seed=seed)
   phase_s = time.perf_counter() - t0
   logging.info("phase reconstruction: %d iterations, spectral convergence %.4f, %.1fs",
                c.phase_iterations, convergence, phase_s)
@@ -232,7 +231,7 @@ def run(
   _log_inputs(inputs, c)
   t0 = time.perf_counter()
   result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
-                                n_frames=inputs.n_frames, seed=seed)
+                                n_frames=inputs.n_frames, n_samples=inputs.n_samples, seed=seed)
   seconds = {"compile": result.compile_seconds, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return _finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,

@@ -298,10 +298,10 @@ def synthesize_batch(
     problems.append(p)
   # Style targets of clips of different lengths have different row counts; zero rows
   # leave them unchanged (`losses.style_target`), so pad them to a common length.
-  rows = jax.tree.map(lambda *t: max(x.shape[0] for x in t), *[p.args[1] for p in problems])
-  problems = [p._replace(args=(p.args[0], jax.tree.map(
-      lambda t, r: jnp.pad(t, ((0, r - t.shape[0]), (0, 0))), p.args[1], rows), *p.args[2:]))
-      for p in problems]
+  rows = jax.tree.map(lambda *t: max(x.shape[0] for x in t), *[p.args[1].gram for p in problems])
+  problems = [p._replace(args=(p.args[0], p.args[1]._replace(gram=jax.tree.map(
+      lambda t, r: jnp.pad(t, ((0, r - t.shape[0]), (0, 0))), p.args[1].gram, rows)),
+      *p.args[2:])) for p in problems]
   shapes = {str(jax.tree.map(jnp.shape, (p.x0, p.args[1:]))) for p in problems}
   if len({p.fun for p in problems}) > 1 or len(shapes) > 1:
     raise InputError("the jobs of one batch need one task (texture or style transfer) and "
@@ -315,7 +315,7 @@ def synthesize_batch(
                        in_axes=(None, 0, 0, 0), iterations=c.iterations, log_every=c.log_every,
                        stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance,
                        mesh=mesh)
-  return [synthesis.Result(x, h, r, res.compile_seconds)
+  return [synthesis.result(problems[0].form, x, h, r, res.compile_seconds)
           for x, h, r in zip(res.x, res.histories, res.stop_reasons, strict=True)]
 
 

@@ -20,36 +20,140 @@ from jaxstyle import config as config_lib
 from jaxstyle import losses
 from jaxstyle import nets
 from jaxstyle import optimize
+from jaxstyle import spectral
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
 # Noise init, as the reference code: uniform in [0, NOISE_INIT_SCALE).
 NOISE_INIT_SCALE = 0.1
+# Waveform-domain noise init `uniform`: white noise of this standard deviation.
+WAVEFORM_NOISE_STD = 0.01
+DOMAINS = ("spectrogram", "waveform")
+PARAMETRIZATIONS = ("linear", "log")
+NOISE_INITS = ("uniform", "spectrum")
+# Terms beyond the papers' style, content and bound; each is computed only where its
+# `<term>_weight` is positive, so the papers' configs cost what they did.
+EXTRA_TERMS = ("spectrum", "correlation", "modulation", "autocorrelation", "sliced", "diversity")
+# The floor of `losses.log_magnitude`, relative to the style's largest magnitude (-100 dB).
+LOG_FLOOR = 1e-5
+
+
+class Form(NamedTuple):
+  """The static part of an objective: what is optimised and which terms exist.
+
+  Attributes:
+    domain: `spectrogram` (x is `[time, freq]`) or `waveform` (x is `[samples]`,
+      analysed by `spectral.spectrogram` inside the objective: no phase to guess).
+    parametrization: `linear` (the spectrogram is x) or `log` (x is the natural log
+      of the magnitude and the spectrogram `compress(exp(x)) = softplus(x) / log_max`:
+      non-negative by construction, and the log-magnitude statistics are nearly
+      linear in x, which L-BFGS converges on far better); spectrogram domain only.
+    n_fft, hop_length, log_max: the STFT of the waveform domain.
+    extra: the active `EXTRA_TERMS`.
+    modulation_lags, autocorrelation_lags, diversity_window, diversity_threshold: as
+      in the config.
+  """
+
+  domain: str = "spectrogram"
+  parametrization: str = "linear"
+  n_fft: int = 1024
+  hop_length: int = 256
+  log_max: float = 7.0
+  extra: tuple[str, ...] = ()
+  modulation_lags: int = 0
+  autocorrelation_lags: int = 0
+  diversity_window: int = 0
+  diversity_threshold: float = 0.0
+
+
+def form(c: ml_collections.ConfigDict) -> Form:
+  """The `Form` of a checked config."""
+  return Form(c.domain, c.parametrization, c.n_fft, c.hop_length, float(c.log_max),
+              tuple(k for k in EXTRA_TERMS if c[f"{k}_weight"] > 0), c.modulation_lags,
+              c.autocorrelation_lags, c.diversity_window, float(c.diversity_threshold))
+
+
+class Targets(NamedTuple):
+  """What the style clips give the objective; the entries of inactive terms are None.
+
+  Attributes:
+    gram: `{layer: [R, channels]}` factors of the style Grams (`losses.style_target`).
+    floor: scalar floor of `losses.log_magnitude` (`LOG_FLOOR` of the style's peak).
+    spectrum: `[frames, freq]` each bin's log magnitudes over time, sorted
+      (`losses.sorted_values`): the target of each bin's distribution.
+    correlation: `[freq, freq]` correlations of the bins' log magnitudes over time.
+    modulation: `[lags, freq]` autocorrelation of each bin's log magnitude over time.
+    autocorrelation: `{layer: [lags, channels]}` (`losses.autocorrelation`).
+    sliced: `{layer: [positions, K]}` sorted style projections (`losses.sorted_values`).
+    directions: `{layer: [channels, K]}` unit projection directions.
+    style: the style spectrograms concatenated along time `[frames, freq]` (diversity).
+  """
+
+  gram: dict
+  floor: jnp.ndarray
+  spectrum: jnp.ndarray | None = None
+  correlation: jnp.ndarray | None = None
+  modulation: jnp.ndarray | None = None
+  autocorrelation: dict | None = None
+  sliced: dict | None = None
+  directions: dict | None = None
+  style: jnp.ndarray | None = None
 
 
 def weights(c: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
   """The loss weights of a config, as arrays: an argument of the objective, not a constant,
   so runs that differ only in weights share one compiled program (and can be batched)."""
-  return {k: jnp.float32(c[f"{k}_weight"]) for k in ("style", "content", "bound")}
+  return {k: jnp.float32(c[f"{k}_weight"])
+          for k in ("style", "content", "bound", *EXTRA_TERMS)}
+
+
+def to_spectrogram(x: jnp.ndarray, f: Form) -> jnp.ndarray:
+  """The network-scale spectrogram `[time, freq]` of the optimised variable `x`."""
+  if f.domain == "waveform":
+    return spectral.spectrogram(x, n_fft=f.n_fft, hop_length=f.hop_length, log_max=f.log_max)
+  return jax.nn.softplus(x) / f.log_max if f.parametrization == "log" else x
 
 
 @functools.cache
 def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
-              content_layers: tuple[str, ...]):
-  """`fun(x, variables, style_targets, content_features, weights) -> (total, terms)`.
+              content_layers: tuple[str, ...], f: Form | None = None):
+  """`fun(x, variables, targets, content_features, weights) -> (total, terms)`.
 
-  `x` is a spectrogram `[time, freq]`; `weights` as from `weights(c)`. Cached, so
-  equal networks and layers share one compiled solver step.
+  `x` is a spectrogram `[time, freq]` or a waveform `[samples]` (`f.domain`);
+  `targets` a `Targets`; `weights` as from `weights(c)`. Cached, so equal networks,
+  layers and forms share one compiled solver step. `f` defaults to `Form()`, the
+  papers' objective on the spectrogram.
   """
+  f = f or Form()
   until = max(style_layers + content_layers, key=nets.tap_depth)
 
-  def fun(x, variables, style_targets, content_features, weights):
-    feats = net.apply(variables, nets.net_input(x, net.orientation)[None], until=until)
-    terms = losses.loss_terms(x, feats, style_targets=style_targets,
-                              content_features=content_features)
-    total = losses.total_loss(terms, style_weight=weights["style"],
-                              content_weight=weights["content"], bound_weight=weights["bound"])
-    return total, terms
+  def fun(x, variables, targets, content_features, weights):
+    spec = to_spectrogram(x, f)
+    feats = net.apply(variables, nets.net_input(spec, net.orientation)[None], until=until)
+    zero = jnp.zeros((), spec.dtype)
+    terms = {
+        "style": sum((losses.style_loss(feats[k], t) for k, t in targets.gram.items()), zero),
+        "content": sum((losses.content_loss(feats[k], v) for k, v in content_features.items()),
+                       zero),
+        "bound": losses.bound_loss(spec),
+    }
+    logmag = losses.log_magnitude(spec, log_max=f.log_max, floor=targets.floor)
+    if "spectrum" in f.extra:
+      terms["spectrum"] = losses.quantile_loss(logmag, targets.spectrum)
+    if "correlation" in f.extra:
+      terms["correlation"] = losses.correlation_loss(logmag, targets.correlation)
+    if "modulation" in f.extra:
+      terms["modulation"] = losses.autocorrelation_loss(logmag[None], targets.modulation)
+    if "autocorrelation" in f.extra:
+      terms["autocorrelation"] = sum(losses.autocorrelation_loss(feats[k], t)
+                                     for k, t in targets.autocorrelation.items())
+    if "sliced" in f.extra:
+      terms["sliced"] = sum(losses.sliced_wasserstein_loss(feats[k], t, targets.directions[k])
+                            for k, t in targets.sliced.items())
+    if "diversity" in f.extra:
+      terms["diversity"] = losses.diversity_loss(spec, targets.style, window=f.diversity_window,
+                                                 threshold=f.diversity_threshold)
+    return losses.total_loss(terms, weights), terms
 
   return fun
 
@@ -64,12 +168,25 @@ def features(net: nets.StackedConv, variables: dict, spec: jnp.ndarray,
 
 @dataclasses.dataclass
 class Result:
-  """A synthesized spectrogram `[time, freq]` (network scale) and how it was made."""
+  """A synthesized spectrogram `[time, freq]` (network scale) and how it was made.
+
+  `waveform` `[samples]` is the optimised waveform of the `waveform` domain (its
+  spectrogram is `spectrogram`), else None: the spectrogram still needs a phase.
+  """
 
   spectrogram: np.ndarray
   history: dict[str, list[float]]
   stop_reason: str | None
   compile_seconds: float
+  waveform: np.ndarray | None = None
+
+
+def result(f: Form, x: jnp.ndarray, history: dict[str, list[float]], stop_reason: str | None,
+           compile_seconds: float) -> Result:
+  """The `Result` of a solved variable `x` of form `f`."""
+  spec = np.asarray(to_spectrogram(x, f))
+  waveform = np.asarray(x) if f.domain == "waveform" else None
+  return Result(spec, history, stop_reason, compile_seconds, waveform)
 
 
 class Problem(NamedTuple):
@@ -77,15 +194,70 @@ class Problem(NamedTuple):
 
   Attributes:
     fun: the objective (`objective(...)`), shared by every problem of one network,
-      layers and task.
-    x0: the initial spectrogram `[time, freq]`.
-    args: `(variables, style_targets, content_features, weights)`, the objective's
+      layers, task and form.
+    x0: the initial spectrogram `[time, freq]` or waveform `[samples]`.
+    args: `(variables, targets, content_features, weights)`, the objective's
       arguments after `x`.
+    form: the objective's `Form`.
   """
 
   fun: Callable[..., Any]
   x0: jnp.ndarray
   args: tuple[Any, ...]
+  form: Form
+
+
+def shaped_noise(magnitude: jnp.ndarray, key: jax.Array, *, n_samples: int, n_fft: int,
+                 hop_length: int) -> jnp.ndarray:
+  """Noise `[n_samples]` whose STFT has about the RMS magnitude `[freq]` in each bin:
+  random phases under that magnitude, inverted, then each bin rescaled once more to
+  make up for the level that overlap-adding random phases loses (about 6 dB)."""
+  n_frames = spectral.num_frames(n_samples, hop_length=hop_length, n_fft=n_fft)
+  phase = jax.random.uniform(key, (n_frames, magnitude.shape[-1]), maxval=2 * jnp.pi)
+  stft = functools.partial(spectral.stft, n_fft=n_fft, hop_length=hop_length)
+  istft = functools.partial(spectral.istft, n_fft=n_fft, hop_length=hop_length, length=n_samples)
+  spec = stft(istft(magnitude * jnp.exp(1j * phase)))
+  rms = jnp.sqrt(jnp.mean(jnp.abs(spec) ** 2, axis=0))
+  return istft(spec * magnitude / jnp.maximum(rms, 1e-12))
+
+
+def _targets(c, net, variables, style, s_layers, f: Form) -> Targets:
+  style = [jnp.asarray(s) for s in style]
+  feats = [features(net, variables, s, s_layers) for s in style]
+  floor = LOG_FLOOR * jnp.maximum(max(float(spectral.decompress(s, log_max=c.log_max).max())
+                                      for s in style), 1e-3)
+  t = Targets(gram={k: losses.style_target([x[k] for x in feats]) for k in s_layers},
+              floor=floor)
+  logmags = [losses.log_magnitude(s, log_max=c.log_max, floor=floor) for s in style]
+  if "spectrum" in f.extra:
+    t = t._replace(spectrum=losses.sorted_values(logmags))
+  if "correlation" in f.extra:
+    t = t._replace(correlation=losses.correlation(logmags))
+  if "modulation" in f.extra:
+    if c.modulation_lags >= min(s.shape[0] for s in style):
+      raise InputError(f"config.modulation_lags ({c.modulation_lags}) must be below the "
+                       f"{min(s.shape[0] for s in style)} frames of the shortest style")
+    t = t._replace(modulation=jnp.mean(jnp.stack([losses.autocorrelation(
+        m[None], max_lag=c.modulation_lags) for m in logmags]), axis=0))
+  if "autocorrelation" in f.extra:
+    for k in s_layers:
+      steps = min(x[k].shape[1] for x in feats)
+      if c.autocorrelation_lags >= steps:
+        raise InputError(f"config.autocorrelation_lags ({c.autocorrelation_lags}) must be "
+                         f"below the {steps} time steps of the shortest style at {k}")
+    t = t._replace(autocorrelation={k: jnp.mean(jnp.stack([losses.autocorrelation(
+        x[k], max_lag=c.autocorrelation_lags) for x in feats]), axis=0) for k in s_layers})
+  if "sliced" in f.extra:
+    keys = jax.random.split(jax.random.key(c.net.seed + 1), len(s_layers))
+    directions = {}
+    for key, k in zip(keys, s_layers, strict=True):
+      d = jax.random.normal(key, (feats[0][k].shape[-1], c.sliced_projections))
+      directions[k] = d / jnp.linalg.norm(d, axis=0)
+    t = t._replace(directions=directions, sliced={
+        k: losses.sorted_values([x[k] @ directions[k] for x in feats]) for k in s_layers})
+  if "diversity" in f.extra:
+    t = t._replace(style=jnp.concatenate(style, axis=0))
+  return t
 
 
 def problem(
@@ -94,6 +266,7 @@ def problem(
     style: Sequence[np.ndarray],
     content: np.ndarray | None = None,
     n_frames: int | None = None,
+    n_samples: int | None = None,
     seed: int = 0,
     variables: dict | None = None,
 ) -> Problem:
@@ -109,6 +282,7 @@ def problem(
           "the 'time' orientation uses time frames as channels, so the output and every "
           f"style (and content) clip must have the same number of frames; got {sorted(lengths)} "
           "(set the duration to the style's, or use net.orientation=freq or 2d)")
+  f = form(c)
   net = nets.from_config(c)
   if variables is None and c.params:
     variables = train.load_variables(c.params, c, n_frames=n_frames, n_freq=n_freq)
@@ -118,17 +292,32 @@ def problem(
   if content is None:
     c_layers = ()
   variables = nets.prepare(c, variables, max(map(nets.tap_depth, s_layers + c_layers)))
-
-  style_feats = [features(net, variables, jnp.asarray(s), s_layers) for s in style]
-  style_targets = {k: losses.style_target([f[k] for f in style_feats]) for k in s_layers}
+  targets = _targets(c, net, variables, style, s_layers, f)
   content_feats = {} if content is None else features(net, variables, jnp.asarray(content),
                                                       c_layers)
+  n_samples = n_samples or c.hop_length * (n_frames - 1)
+  if spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft) != n_frames:
+    raise ValueError(f"{n_samples} samples do not make {n_frames} frames")
+  key = jax.random.key(seed)
   if content is not None and c.init == "content":
+    if f.domain == "waveform":
+      raise InputError("config.domain=waveform starts style transfer from noise: set "
+                       "init=noise (the content shapes it through content_weight)")
     x0 = jnp.asarray(content, jnp.float32)
+  elif c.noise_init == "spectrum":
+    rms = jnp.sqrt(jnp.mean(jnp.concatenate(
+        [spectral.decompress(jnp.asarray(s), log_max=c.log_max) ** 2 for s in style]), axis=0))
+    x0 = shaped_noise(rms, key, n_samples=n_samples, n_fft=c.n_fft, hop_length=c.hop_length)
+    if f.domain == "spectrogram":
+      x0 = spectral.spectrogram(x0, n_fft=c.n_fft, hop_length=c.hop_length, log_max=c.log_max)
+  elif f.domain == "waveform":
+    x0 = WAVEFORM_NOISE_STD * jax.random.normal(key, (n_samples,))
   else:
-    x0 = NOISE_INIT_SCALE * jax.random.uniform(jax.random.key(seed), (n_frames, n_freq))
-  return Problem(objective(net, s_layers, c_layers), x0,
-                 (variables, style_targets, content_feats, weights(c)))
+    x0 = NOISE_INIT_SCALE * jax.random.uniform(key, (n_frames, n_freq))
+  if f.domain == "spectrogram" and f.parametrization == "log":
+    x0 = jnp.log(jnp.maximum(spectral.decompress(x0, log_max=c.log_max), targets.floor))
+  return Problem(objective(net, s_layers, c_layers, f), x0,
+                 (variables, targets, content_feats, weights(c)), f)
 
 
 def synthesize(
@@ -137,6 +326,7 @@ def synthesize(
     style: Sequence[np.ndarray],
     content: np.ndarray | None = None,
     n_frames: int | None = None,
+    n_samples: int | None = None,
     seed: int = 0,
     variables: dict | None = None,
 ) -> Result:
@@ -151,15 +341,19 @@ def synthesize(
     n_frames: output frames for texture synthesis (default: the longest style).
       Any value for the `freq` and `2d` orientations; for `time`, where frames are
       channels, it must equal the style's frame count.
+    n_samples: output samples of the waveform domain (default `hop_length *
+      (n_frames - 1)`); it must make `n_frames` frames.
     seed: seed of the noise init.
     variables: frozen network variables (default: the checkpoint `c.params`, else
       random from `c.net.seed`).
 
   Returns:
-    The best spectrogram found and the loss history.
+    The best spectrogram (and, in the waveform domain, waveform) found and the loss
+    history.
   """
-  p = problem(c, style=style, content=content, n_frames=n_frames, seed=seed, variables=variables)
+  p = problem(c, style=style, content=content, n_frames=n_frames, n_samples=n_samples,
+              seed=seed, variables=variables)
   solver = optimize.lbfgs(p.fun, solver=c.solver, history_size=c.history_size)
   res = optimize.minimize(solver, p.x0, *p.args, iterations=c.iterations, log_every=c.log_every,
                           stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance)
-  return Result(np.asarray(res.x), res.history, res.stop_reason, res.compile_seconds)
+  return result(p.form, res.x, res.history, res.stop_reason, res.compile_seconds)

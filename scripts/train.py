@@ -24,7 +24,7 @@ from jaxstyle.errors import InputError
 CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 config_flags.DEFINE_config_file(
-    "config", os.path.join(CONFIGS_DIR, "default.py"),
+    "config", os.path.join(CONFIGS_DIR, "gram_only.py"),
     "Config file (configs/*.py) whose net.* and front-end (sample_rate, n_fft, hop_length, "
     "log_max) define the network to train. Override any key with --config.KEY=VALUE, e.g. "
     "--config.net.channels=4096; unknown keys are refused.", lock_config=True)

@@ -50,11 +50,26 @@ def test_paper_settings():
     ("solver", "adam", "solver"),
     ("phase_momentum", 1.5, "phase_momentum"),
     ("style_layers", "", "empty"),
+    ("domain", "time", "domain"),
+    ("parametrization", "exp", "parametrization"),
+    ("noise_init", "pink", "noise_init"),
+    ("net.kernel_sizes", "3,x", "comma-separated integers"),
+    ("net.kernel_sizes", "3,0", "positive"),
+    ("spectrum_weight", -1.0, "spectrum_weight"),
+    ("modulation_lags", 0, "modulation_lags"),
+    ("diversity_threshold", 1.0, "diversity_threshold"),
+    ("spectrogram=cqt,domain", "waveform", "needs spectrogram=stft"),
+    ("spectrogram=cqt_map,noise_init", "spectrum", "needs spectrogram=stft"),
+    ("net.orientation=2d,net.kernel_sizes", "3,5", "1D nets"),
+    ("net.orientation=time,autocorrelation_weight", 1.0, "no time axis"),
 ])
 def test_bad_values(key, value, message):
   c = config.base()
-  node = c.net if key.startswith("net.") else c
-  setattr(node, key.split(".")[-1], value)
+  *first, key = key.split(",")  # settings that make the value bad, then the key
+  for setting in first:
+    k, v = setting.split("=")
+    c.update_from_flattened_dict({k: v})
+  c.update_from_flattened_dict({key: value})
   with pytest.raises(InputError, match=message):
     config.check(c)
 

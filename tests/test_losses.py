@@ -68,10 +68,89 @@ def test_objective_gradient_matches_finite_differences():
   style, content = (0.5 * RNG.random((16, 12)) for _ in range(2))
   x = jnp.asarray(RNG.uniform(-0.1, 1.1, (16, 12)))  # also exercises the bound term
   variables = nets.random_variables(c, 16, 12)
-  grams = {k: losses.style_target(v) for k, v in synthesis.features(
-      net, variables, style, ("relu1", "relu2")).items()}
+  grams = synthesis.Targets(gram={k: losses.style_target(v) for k, v in synthesis.features(
+      net, variables, style, ("relu1", "relu2")).items()}, floor=jnp.float32(1e-5))
   feats = synthesis.features(net, variables, content, ("relu2",))
   fun = synthesis.objective(net, ("relu1", "relu2"), ("relu2",))
   c.style_weight, c.bound_weight = 1e3, 1e-1
   total = lambda x: fun(x, variables, grams, feats, synthesis.weights(c))[0]
   jtu.check_grads(total, (x,), order=1, modes=["rev"], atol=2e-2, rtol=2e-2, eps=1e-3)
+
+
+def test_log_magnitude_inverts_the_network_scale():
+  mag = RNG.uniform(0, 50, (7, 5)).astype(np.float32)
+  x = jnp.log1p(mag) / 7.0
+  got = jax.jit(losses.log_magnitude, static_argnames="log_max")(x, log_max=7.0, floor=1e-3)
+  np.testing.assert_allclose(got, np.log(mag + 1e-3), rtol=1e-4, atol=1e-4)
+  # Negative values (the linear parametrisation) sit on the floor instead of giving NaN.
+  assert np.isfinite(losses.log_magnitude(jnp.full((2, 2), -0.1), log_max=7.0, floor=1e-3)).all()
+
+
+def test_quantile_loss_closed_forms():
+  a, b = RNG.standard_normal((9, 4)), RNG.standard_normal((5, 4))
+  target = jax.jit(losses.sorted_values)([jnp.asarray(a), jnp.asarray(b)])
+  np.testing.assert_allclose(target, np.sort(np.concatenate([a, b]), axis=0), rtol=1e-6)
+  t = losses.sorted_values(jnp.asarray(a))
+  loss = jax.jit(losses.quantile_loss)
+  assert float(loss(jnp.asarray(a[::-1]), t)) < 1e-12  # order over time does not matter
+  assert float(loss(jnp.asarray(a) + 0.5, t)) == pytest.approx(0.25, rel=1e-5)  # a shift
+  # The distribution's shape counts, not only its moments: a two-point law against a
+  # Gaussian of the same mean and variance.
+  gauss = np.sort(RNG.standard_normal((4000, 1)), axis=0)
+  gauss = (gauss - gauss.mean()) / gauss.std()
+  two = np.where(np.arange(4000) % 2, 1.0, -1.0)[:, None]
+  assert float(loss(jnp.asarray(two), jnp.asarray(gauss))) > 0.05
+
+
+def test_correlation_closed_form():
+  x = RNG.standard_normal((200, 3))
+  x[:, 2] = -x[:, 0] + 0.01 * RNG.standard_normal(200)
+  got = jax.jit(losses.correlation)(jnp.asarray(x))
+  np.testing.assert_allclose(got, np.corrcoef(x.T), atol=1e-5)
+  assert float(losses.correlation_loss(jnp.asarray(x), got)) < 1e-12
+
+
+def test_autocorrelation_against_a_direct_sum():
+  f = RNG.standard_normal((1, 40, 3))
+  got = jax.jit(losses.autocorrelation, static_argnames="max_lag")(jnp.asarray(f), max_lag=5)
+  c = f[0] - f[0].mean(0)
+  var = (c**2).mean(0)
+  want = [(c[:-lag] * c[lag:]).mean(0) / var for lag in range(1, 6)]
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+  # A sinusoid of period 8 steps: correlation -1 at lag 4, about 1 at lag 8.
+  t = np.arange(64)
+  sine = jnp.asarray(np.sin(2 * np.pi * t / 8)[None, :, None])
+  r = losses.autocorrelation(sine, max_lag=8)[:, 0]
+  assert float(r[3]) == pytest.approx(-1, abs=1e-3) and float(r[7]) == pytest.approx(1, abs=1e-3)
+
+
+def test_sliced_wasserstein_closed_forms_and_gradient():
+  f = jnp.asarray(RNG.standard_normal((50, 6)))
+  d = jnp.asarray(RNG.standard_normal((6, 4)))
+  d = d / jnp.linalg.norm(d, axis=0)
+  target = losses.sorted_values(f @ d)
+  loss = jax.jit(losses.sliced_wasserstein_loss)
+  # Invariant to the order of positions; a shift by v moves each projection by v . d.
+  assert float(loss(f[::-1], target, d)) < 1e-10
+  v = jnp.asarray(RNG.standard_normal(6))
+  assert float(loss(f + v, target, d)) == pytest.approx(float(jnp.mean((v @ d) ** 2)), rel=1e-4)
+  # A target of another length is read at the same quantiles: 2x repeated, same law.
+  assert float(loss(f, losses.sorted_values(jnp.concatenate([f, f]) @ d), d)) < 1e-3
+  g = jnp.asarray(RNG.standard_normal((30, 6)))
+  jtu.check_grads(lambda g: loss(g, target, d), (g,), order=1, modes=["rev"], rtol=1e-2)
+
+
+def test_diversity_loss_flags_a_shifted_copy_only():
+  style = jnp.asarray(RNG.random((60, 16)))
+  copy = jnp.concatenate([jnp.asarray(RNG.random((10, 16))), style[25:45]])
+  other = jnp.asarray(RNG.random((30, 16)))
+  loss = lambda x: float(losses.diversity_loss(x, style, window=8, threshold=0.5))  # noqa: E731
+  assert loss(other) == 0.0 and loss(copy) > 0.01
+  grad = jax.grad(lambda x: losses.diversity_loss(x, style, window=8, threshold=0.5))(copy)
+  assert float(jnp.abs(grad).max()) > 0  # a copy is pushed away from the style
+
+
+def test_total_loss_sums_the_weighted_terms():
+  terms = {"style": jnp.float32(2.0), "spectrum": jnp.float32(3.0)}
+  got = losses.total_loss(terms, {"style": 10.0, "spectrum": 0.5, "content": 7.0})
+  assert float(got) == pytest.approx(21.5)

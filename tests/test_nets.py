@@ -114,3 +114,19 @@ def test_spectral_kernels_only_where_they_apply():
   v2d = nets.init(nets.StackedConv(orientation="2d", channels=(4,), kernel_size=3), 0, (1, T, F, 1))
   assert nets.with_spectral_kernels(v2d, 1)["spectral"] == {}
 
+
+
+def test_multi_width_conv_is_its_branches_side_by_side():
+  net = nets.StackedConv(orientation="freq", channels=(7,), kernel_sizes=(1, 3, 5))
+  x = jnp.asarray(np.random.default_rng(0).standard_normal((1, 12, 4)), jnp.float32)
+  variables = nets.init(net, 0, x.shape)
+  conv = variables["params"]["conv1"]
+  assert [conv[k]["kernel"].shape for k in ("k1", "k3", "k5")] == [(1, 4, 3), (3, 4, 2),
+                                                                     (5, 4, 2)]
+  got = net.apply(variables, x, until="conv1")["conv1"]
+  for k, (lo, hi) in {"k1": (0, 3), "k3": (3, 5), "k5": (5, 7)}.items():
+    w = conv[k]["kernel"]
+    pad = (w.shape[0] - 1) // 2
+    want = jax.lax.conv_general_dilated(x, w, (1,), [(pad, pad)],
+                                        dimension_numbers=("NWC", "WIO", "NWC")) + conv[k]["bias"]
+    np.testing.assert_allclose(got[..., lo:hi], want, rtol=1e-5, atol=1e-5)

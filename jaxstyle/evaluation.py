@@ -1,0 +1,241 @@
+"""The texture-quality harness: textures of real recordings scored beside baselines.
+
+For each recording, a style excerpt from its first half and a held-out excerpt of
+the same length from its second half. Every method (the configs under test and the
+baselines `BASELINES`) makes a texture from the style excerpt alone; each texture is
+scored against the style excerpt and against the held-out one (`score`), so a
+faithful texture scores about as well on both while a copy of the excerpt does not.
+`scripts/evaluate_set.py` runs it and writes the report.
+
+Waveforms are mono float `[samples]` at one sample rate.
+"""
+
+import ast
+from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+import importlib.util
+import json
+import os
+import time
+
+from absl import logging
+import librosa
+import ml_collections
+import numpy as np
+
+from jaxstyle import audio
+from jaxstyle import config as config_lib
+from jaxstyle import experiments
+from jaxstyle import frontend
+from jaxstyle import metrics
+from jaxstyle import spectral
+from jaxstyle import synthesis
+from jaxstyle.errors import InputError
+
+EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# Scores of `score`, lower is better except where noted; the report's columns.
+SCORES = ("stats", "stats_held_out", "log_mel_db", "erb_db", "copy")
+BASELINES = ("held_out", "shaped_noise", "chunk_shuffle")
+
+
+def recordings(directory: str) -> list[str]:
+  """The audio files of `directory`, sorted; raises `InputError` if there are none."""
+  if not os.path.isdir(directory):
+    raise InputError(f"texture directory not found: {directory}")
+  paths = sorted(os.path.join(directory, f) for f in os.listdir(directory)
+                 if f.lower().endswith(EXTENSIONS))
+  if not paths:
+    raise InputError(f"no audio files ({', '.join(EXTENSIONS)}) in {directory}")
+  return paths
+
+
+def excerpts(y: np.ndarray, *, n_samples: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+  """The style and held-out excerpts `[n_samples]`: centred in the first and second halves."""
+  half = y.size // 2
+  if half < n_samples:
+    raise InputError(f"{name}: {y.size} samples is too short for two excerpts of "
+                     f"{n_samples} samples")
+  start = (half - n_samples) // 2
+  return y[start:start + n_samples], y[half + start:half + start + n_samples]
+
+
+def shaped_noise(style: np.ndarray, *, n_samples: int, seed: int, n_fft: int = 2048) -> np.ndarray:
+  """Gaussian noise whose long-term power spectrum is the style's, `[n_samples]`.
+
+  Each STFT bin of white noise is scaled to the style's RMS magnitude in that bin.
+  """
+  hop = n_fft // 4
+  stft = lambda y: librosa.stft(y, n_fft=n_fft, hop_length=hop)  # noqa: E731
+  target = np.sqrt(np.mean(np.abs(stft(style)) ** 2, axis=1, keepdims=True))
+  noise = stft(np.random.default_rng(seed).standard_normal(n_samples).astype(np.float32))
+  noise *= target / np.sqrt(np.mean(np.abs(noise) ** 2, axis=1, keepdims=True) + 1e-20)
+  return librosa.istft(noise, hop_length=hop, length=n_samples)
+
+
+def chunk_shuffle(style: np.ndarray, *, n_samples: int, seed: int, chunk: int) -> np.ndarray:
+  """The style cut into chunks of `chunk` samples, shuffled and joined, `[n_samples]`.
+
+  A strong baseline for the statistics (it is the style, rearranged), and a copy by
+  construction.
+  """
+  chunks = [style[i:i + chunk] for i in range(0, style.size - chunk + 1, chunk)]
+  rng = np.random.default_rng(seed)
+  order = np.concatenate([rng.permutation(len(chunks))
+                          for _ in range(-(-n_samples // (chunk * len(chunks))))])
+  return np.concatenate([chunks[i] for i in order])[:n_samples]
+
+
+def texture(c: ml_collections.ConfigDict, style: np.ndarray, *, n_samples: int,
+            seed: int) -> np.ndarray:
+  """A texture `[n_samples]` of config `c` (checked) from the style waveform alone."""
+  n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
+  result = synthesis.synthesize(c, style=[frontend.analyze(style, c)], n_frames=n_frames,
+                                n_samples=n_samples, seed=seed)
+  return frontend.render(result, c, length=n_samples, seed=seed)[0]
+
+
+def unit_rms(y: np.ndarray) -> np.ndarray:
+  """`y` scaled to unit RMS (silence stays silence)."""
+  rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
+  return np.asarray(y, np.float64) / rms if rms > 0 else np.asarray(y, np.float64)
+
+
+def score(candidate: np.ndarray, *, style: np.ndarray, held_out: np.ndarray,
+          sample_rate_hz: int) -> dict[str, float]:
+  """`SCORES` of a texture, all three signals at unit RMS.
+
+  stats: `metrics.texture_stats_distance` total against the style excerpt;
+  stats_held_out: the same against the held-out excerpt; log_mel_db:
+  `metrics.log_mel_distance`; erb_db: `metrics.erb_spectrum_distance` (quiet bands
+  in dB); copy: `metrics.copy_fraction` against the style excerpt.
+  """
+  cand, ref, held = unit_rms(candidate), unit_rms(style), unit_rms(held_out)
+  kw = dict(sample_rate_hz=sample_rate_hz)
+  return {
+      "stats": metrics.texture_stats_distance(ref, cand, **kw)["total"],
+      "stats_held_out": metrics.texture_stats_distance(held, cand, **kw)["total"],
+      "log_mel_db": metrics.log_mel_distance(ref, cand, **kw),
+      "erb_db": metrics.erb_spectrum_distance(ref, cand, **kw),
+      "copy": metrics.copy_fraction(ref, cand, **kw)["fraction"],
+  }
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+  """A way to make a texture: `make(style [samples], n_samples) -> [n_samples]`."""
+
+  name: str
+  make: Callable[[np.ndarray, int], np.ndarray]
+
+
+def baselines(*, sample_rate_hz: int, seed: int) -> list[Method]:
+  """The baselines `BASELINES` except `held_out`, which `run` scores directly."""
+  return [
+      Method("shaped_noise", lambda s, n: shaped_noise(s, n_samples=n, seed=seed)),
+      Method("chunk_shuffle", lambda s, n: chunk_shuffle(
+          s, n_samples=n, seed=seed, chunk=int(0.1 * sample_rate_hz))),
+  ]
+
+
+def config_method(name: str, c: ml_collections.ConfigDict, *, seed: int) -> Method:
+  """The method of a checked config `c`."""
+  return Method(name, lambda s, n: texture(c, s, n_samples=n, seed=seed))
+
+
+def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate_hz: int,
+        seconds: float) -> dict:
+  """Scores every method on every recording.
+
+  Returns:
+    `{"recordings": [{"name", "methods": {method: {**SCORES, "seconds"}}}],
+    "mean": {method: {**SCORES, "seconds"}}, "audio": {recording: {method or
+    "style": waveform}}}`; the `held_out` method is the held-out excerpt itself.
+  """
+  n_samples = int(round(seconds * sample_rate_hz))
+  rows, sounds = [], {}
+  for k, path in enumerate(paths, start=1):
+    name = os.path.splitext(os.path.basename(path))[0]
+    y = audio.check(audio.load(path, sample_rate=sample_rate_hz), name=path, n_fft=2048)
+    style, held = excerpts(y, n_samples=n_samples, name=path)
+    audio.check(style, name=f"{path} (style excerpt)", n_fft=2048)
+    sounds[name] = {"style": style}
+    scores = {}
+    for m in [Method("held_out", lambda s, n, held=held: held), *methods]:
+      start = time.perf_counter()
+      out = np.asarray(m.make(style, n_samples), np.float32)
+      seconds_taken = time.perf_counter() - start
+      scores[m.name] = {**score(out, style=style, held_out=held, sample_rate_hz=sample_rate_hz),
+                        "seconds": seconds_taken}
+      sounds[name][m.name] = out
+      logging.info("[%d/%d] %s, %s: %s", k, len(paths), name, m.name,
+                   " ".join(f"{s} {v:.3g}" for s, v in scores[m.name].items()))
+    rows.append({"name": name, "methods": scores})
+  names = list(rows[0]["methods"])
+  mean = {m: {s: float(np.mean([r["methods"][m][s] for r in rows]))
+              for s in (*SCORES, "seconds")} for m in names}
+  return {"recordings": rows, "mean": mean, "audio": sounds}
+
+
+def markdown(report: Mapping, *, command: str) -> str:
+  """`report.md`: the mean table, then one table per score with a row per recording."""
+  names = list(report["mean"])
+  head = "| method | " + " | ".join((*SCORES, "seconds")) + " |"
+  lines = ["# Texture quality", "", f"`{command}`", "",
+           f"{len(report['recordings'])} recordings, means (lower is better; all at unit RMS):",
+           "", head, "|---" * (len(SCORES) + 2) + "|"]
+  lines += [f"| {m} | " + " | ".join(f"{report['mean'][m][s]:.3g}" for s in (*SCORES, "seconds"))
+            + " |" for m in names]
+  for s in SCORES:
+    lines += ["", f"## {s}", "", "| recording | " + " | ".join(names) + " |",
+              "|---" * (len(names) + 1) + "|"]
+    lines += [f"| {r['name']} | " + " | ".join(f"{r['methods'][m][s]:.3g}" for m in names)
+              + " |" for r in report["recordings"]]
+  return "\n".join(lines) + "\n"
+
+
+def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
+  """`PATH[:KEY=VALUE...]` -> (method name, checked config): a config file's
+  `get_config()` with dotted-key overrides, e.g. `configs/texture.py:spectrum_weight=0`."""
+  path, *overrides = spec.split(":")
+  if not os.path.isfile(path):
+    raise InputError(f"config file not found: {path}")
+  module_spec = importlib.util.spec_from_file_location("jaxstyle_method_config", path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  c = module.get_config()
+  for item in overrides:
+    key, sep, value = item.partition("=")
+    if not sep:
+      raise InputError(f"override {item!r} of {spec!r} is not KEY=VALUE")
+    try:
+      value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+      pass  # a bare string, e.g. domain=waveform
+    try:
+      c.update_from_flattened_dict({key: value})
+    except (KeyError, AttributeError, TypeError) as e:
+      raise InputError(f"override {item!r} of {spec!r}: {e}") from None
+  config_lib.check(c)
+  name = os.path.splitext(os.path.basename(path))[0]
+  return (f"{name}[{','.join(overrides)}]" if overrides else name), c
+
+
+def write(report: Mapping, output_dir: str, *, command: str, sample_rate_hz: int) -> None:
+  """Writes `report.json`, `report.md`, `grid.png` (style | textures, a row per recording)
+  and each texture as `RECORDING/METHOD.wav`, every file atomically."""
+  display = config_lib.base()
+  display.sample_rate = sample_rate_hz
+  for name, sounds in report["audio"].items():
+    for method, y in sounds.items():
+      audio.save_wav(os.path.join(output_dir, name, f"{method}.wav"), y,
+                     sample_rate=sample_rate_hz)
+  panels = [(f"{name}: {method}", frontend.analyze(y, display), display)
+            for name, sounds in report["audio"].items() for method, y in sounds.items()]
+  columns = len(next(iter(report["audio"].values())))
+  with audio.atomic_path(os.path.join(output_dir, "grid.png")) as tmp:
+    experiments.grid_figure(tmp, inputs=[], results=panels, columns=columns)
+  with audio.atomic_path(os.path.join(output_dir, "report.md")) as tmp, open(tmp, "w") as f:
+    f.write(markdown(report, command=command))
+  with audio.atomic_path(os.path.join(output_dir, "report.json")) as tmp, open(tmp, "w") as f:
+    json.dump({k: v for k, v in report.items() if k != "audio"} | {"command": command}, f,
+              indent=1)

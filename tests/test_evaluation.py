@@ -1,0 +1,96 @@
+"""The texture-quality harness: baselines, excerpts, scores and the script end to end."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from jaxstyle import InputError
+from jaxstyle import evaluation
+from jaxstyle import examples
+from jaxstyle import metrics
+
+SR = 22050
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_erb_spectrum_distance_closed_forms():
+  y = examples.birds_and_rain(seconds=1.0, seed=1).astype(np.float64)
+  assert metrics.erb_spectrum_distance(y, y, sample_rate_hz=SR) == 0.0
+  # 10x the amplitude is 20 dB more power in every band.
+  assert metrics.erb_spectrum_distance(y, 10 * y, sample_rate_hz=SR) == pytest.approx(20, abs=1e-6)
+  # Lengths may differ: a signal repeated has the same long-term spectrum.
+  assert metrics.erb_spectrum_distance(y, np.tile(y, 2), sample_rate_hz=SR) < 0.5
+  with pytest.raises(InputError):
+    metrics.erb_spectrum_distance(y, y[:10], sample_rate_hz=SR)
+
+
+def test_shaped_noise_has_the_style_spectrum_and_copies_nothing():
+  style = examples.birds_and_rain(seconds=2.0, seed=1)
+  noise = evaluation.shaped_noise(style, n_samples=3 * SR, seed=0)
+  assert noise.shape == (3 * SR,)
+  assert metrics.erb_spectrum_distance(style, noise, sample_rate_hz=SR) < 1.5
+  white = np.random.default_rng(0).standard_normal(3 * SR) * style.std()
+  assert metrics.erb_spectrum_distance(style, white, sample_rate_hz=SR) > 5
+  assert metrics.copy_fraction(style, noise, sample_rate_hz=SR)["fraction"] == 0
+
+
+def test_chunk_shuffle_rearranges_the_style_chunks():
+  style = np.arange(1000, dtype=np.float32)
+  out = evaluation.chunk_shuffle(style, n_samples=2500, seed=0, chunk=100)
+  assert out.shape == (2500,)
+  starts = out[::100]
+  assert set(starts) <= set(style[::100]) and not np.array_equal(out[:1000], style)
+  assert np.array_equal(out.reshape(25, 100) - starts[:, None], np.tile(np.arange(100), (25, 1)))
+
+
+def test_excerpts_are_disjoint_halves_and_short_audio_is_refused():
+  y = np.arange(100.0)
+  style, held = evaluation.excerpts(y, n_samples=30, name="y")
+  assert style.size == held.size == 30 and style.max() < 50 <= held.min()
+  with pytest.raises(InputError, match="too short"):
+    evaluation.excerpts(y, n_samples=51, name="y")
+
+
+def test_scores_ignore_the_level_and_tell_held_out_from_copy():
+  y = examples.birds_and_rain(seconds=4.0, seed=3)
+  style, held = evaluation.excerpts(y, n_samples=SR, name="y")
+  a = evaluation.score(style, style=style, held_out=held, sample_rate_hz=SR)
+  b = evaluation.score(0.1 * style, style=style, held_out=held, sample_rate_hz=SR)
+  for k in evaluation.SCORES:
+    assert a[k] == pytest.approx(b[k], abs=1e-6)
+  assert a["stats"] < 1e-6 and a["copy"] == 1.0 and a["stats_held_out"] > 0
+
+
+def test_evaluate_set_script_writes_the_report(tmp_path):
+  textures = tmp_path / "textures"
+  textures.mkdir()
+  for seed in (1, 2):
+    sf.write(str(textures / f"t{seed}.wav"), examples.birds_and_rain(seconds=2.4, seed=seed), SR)
+  tiny = ("configs/default.py:n_fft=256:hop_length=64:net.channels=16:net.kernel_size=5:"
+          "iterations=4:phase_iterations=3")
+  out = tmp_path / "out"
+  p = subprocess.run([sys.executable, "scripts/evaluate_set.py", f"--config={tiny}",
+                      f"--compare={tiny}:domain=waveform:noise_init=spectrum",
+                      f"--textures={textures}", f"--output_dir={out}", "--seconds=1",
+                      "--compilation_cache="], capture_output=True, text=True, cwd=ROOT,
+                     timeout=300)
+  assert p.returncode == 0, p.stderr
+  report = json.loads((out / "report.json").read_text())
+  overrides = tiny.split(":")[1:]
+  methods = ["held_out", "shaped_noise", "chunk_shuffle", f"default[{','.join(overrides)}]",
+             f"default[{','.join(overrides)},domain=waveform,noise_init=spectrum]"]
+  assert list(report["mean"]) == methods
+  assert [r["name"] for r in report["recordings"]] == ["t1", "t2"]
+  assert report["mean"]["held_out"]["stats_held_out"] == 0
+  assert sorted(os.listdir(out / "t1")) == sorted(f"{m}.wav" for m in ["style", *methods])
+  assert (out / "grid.png").read_bytes()[:4] == b"\x89PNG" and "| chunk_shuffle |" in (
+      out / "report.md").read_text()
+  bad = subprocess.run([sys.executable, "scripts/evaluate_set.py", "--config=configs/default.py"
+                        ":nonsense=1", f"--textures={textures}", "--compilation_cache="],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+  assert bad.returncode == 1 and "error:" in bad.stderr and "nonsense" in bad.stderr
