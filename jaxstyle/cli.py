@@ -16,9 +16,10 @@ CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 def define_flags(*, content: bool) -> None:
   """Defines the flags of a synthesis script; `content` adds `--content`."""
   config_flags.DEFINE_config_file(
-      "config", os.path.join(CONFIGS_DIR, "gram_only.py" if content else "default.py"),
-      "Config file (configs/*.py; default: " + ("gram_only.py, the papers' objective on a "
-      "small net" if content else "default.py, the texture objective on a small net") + "). "
+      "config", os.path.join(CONFIGS_DIR, "stylize.py" if content else "default.py"),
+      "Config file (configs/*.py; default: " + ("stylize.py, the papers' objective with the "
+      "log-spectrum term" if content else "default.py, the texture objective on a small net")
+      + "). "
       "Override any key with --config.KEY=VALUE, e.g. --config.iterations=500 "
       "--config.net.kernel_size=101; unknown keys are refused.",
       lock_config=True)
