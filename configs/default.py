@@ -1,7 +1,7 @@
 """The default of `scripts/texture.py`: the texture objective on a small, fast net.
 
-`config.texture()` (configs/texture.py) with 256 channels, widths of 3 to 31 frames and
-60 iterations, so the built-in example runs in well under a minute on 2 CPU cores.
+`config.texture()` (configs/texture.py) with 256 channels and 60 iterations, so the
+built-in example runs in well under a minute on 2 CPU cores.
 
   python scripts/texture.py
   python scripts/texture.py --style=rain.wav --duration=10
@@ -13,7 +13,6 @@ from jaxstyle import config
 def get_config():
   c = config.texture()
   c.net.channels = 256
-  c.net.kernel_sizes = "3,11,31"
   c.iterations = 60
   c.log_every = 10
   return c

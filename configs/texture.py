@@ -1,4 +1,4 @@
-"""jaxstyle's texture default: log-spectrogram statistics beside multi-scale random features.
+"""jaxstyle's texture default: log-spectrogram statistics beside a random net's Grams.
 
 `jaxstyle.config.texture()`: the measured choice behind it is BUILD.md "Texture quality".
 

@@ -70,6 +70,26 @@ def erb_filter(frequency_hz: np.ndarray, centre_hz: float, spacing_erb: float) -
   return np.where(np.abs(offset) < 1.0, np.cos(0.5 * np.pi * offset), 0.0)
 
 
+def erb_centres(*, n_bands: int, low_hz: float, high_hz: float) -> tuple[np.ndarray, float]:
+  """`n_bands` centre frequencies (Hz) evenly spaced in ERB number from `low_hz` to
+  `high_hz`, and their spacing in ERB numbers."""
+  low_erb, high_erb = hz_to_erb_number(low_hz), hz_to_erb_number(high_hz)
+  return erb_number_to_hz(np.linspace(low_erb, high_erb, n_bands)), (high_erb - low_erb) / (
+      n_bands - 1)
+
+
+def _checked_band_range(sample_rate_hz: float, n_bands: int, low_hz: float,
+                        high_hz: float | None) -> float:
+  """Checks a filterbank's range; returns `high_hz`, by default 0.45 of the sample rate."""
+  _check_rate(sample_rate_hz)
+  high_hz = 0.45 * sample_rate_hz if high_hz is None else high_hz
+  if not 0 < low_hz < high_hz < sample_rate_hz / 2:
+    raise InputError(f"need 0 < low_hz < high_hz < Nyquist, got {low_hz}, {high_hz}")
+  if n_bands < 2:
+    raise InputError(f"n_bands must be at least 2, got {n_bands}")
+  return high_hz
+
+
 def subband_envelopes(
     audio: np.ndarray,
     sample_rate_hz: int,
@@ -96,9 +116,7 @@ def subband_envelopes(
   Returns:
     Envelopes `[n_bands, frames]` and their exact sample rate in Hz.
   """
-  low_erb, high_erb = hz_to_erb_number(low_hz), hz_to_erb_number(high_hz)
-  centres_hz = erb_number_to_hz(np.linspace(low_erb, high_erb, n_bands))
-  spacing_erb = (high_erb - low_erb) / (n_bands - 1)
+  centres_hz, spacing_erb = erb_centres(n_bands=n_bands, low_hz=low_hz, high_hz=high_hz)
   n_fft = scipy.fft.next_fast_len(audio.size)
   frequency_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz)
   spectrum = np.fft.rfft(audio, n_fft)
@@ -190,16 +208,11 @@ def texture_stats_distance(
     {"total", "mean", "cv", "skew", "kurtosis", "correlation", "modulation"}:
     dimensionless distances in [0, 1].
   """
-  _check_rate(sample_rate_hz)
+  high_hz = _checked_band_range(sample_rate_hz, n_bands, low_hz, high_hz)
   min_samples = int(np.ceil(_MIN_ENVELOPE_SAMPLES * sample_rate_hz / envelope_rate_hz))
   what = f"{_MIN_ENVELOPE_SAMPLES} envelope samples"
   reference = _waveform(reference, "reference", min_samples, what)
   candidate = _waveform(candidate, "candidate", min_samples, what)
-  high_hz = 0.45 * sample_rate_hz if high_hz is None else high_hz
-  if not 0 < low_hz < high_hz < sample_rate_hz / 2:
-    raise InputError(f"need 0 < low_hz < high_hz < Nyquist, got {low_hz}, {high_hz}")
-  if n_bands < 2:
-    raise InputError(f"n_bands must be at least 2, got {n_bands}")
 
   def statistics(audio):
     envelopes, rate_hz = subband_envelopes(
@@ -256,15 +269,10 @@ def erb_spectrum_distance(
   Returns:
     The mean over bands of |level_ref - level_cand| in dB.
   """
-  _check_rate(sample_rate_hz)
+  high_hz = _checked_band_range(sample_rate_hz, n_bands, low_hz, high_hz)
   reference = _waveform(reference, "reference", 64, "64 samples")
   candidate = _waveform(candidate, "candidate", 64, "64 samples")
-  high_hz = 0.45 * sample_rate_hz if high_hz is None else high_hz
-  if not 0 < low_hz < high_hz < sample_rate_hz / 2:
-    raise InputError(f"need 0 < low_hz < high_hz < Nyquist, got {low_hz}, {high_hz}")
-  low_erb, high_erb = hz_to_erb_number(low_hz), hz_to_erb_number(high_hz)
-  centres_hz = erb_number_to_hz(np.linspace(low_erb, high_erb, n_bands))
-  spacing_erb = (high_erb - low_erb) / (n_bands - 1)
+  centres_hz, spacing_erb = erb_centres(n_bands=n_bands, low_hz=low_hz, high_hz=high_hz)
 
   def levels(audio):
     frequency_hz = np.fft.rfftfreq(audio.size, 1.0 / sample_rate_hz)
