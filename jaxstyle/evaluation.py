@@ -13,6 +13,7 @@ Waveforms are mono float `[samples]` at one sample rate.
 import ast
 from collections.abc import Callable, Mapping, Sequence
 import dataclasses
+import functools
 import importlib.util
 import json
 import os
@@ -208,13 +209,13 @@ def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
     if not sep:
       raise InputError(f"override {item!r} of {spec!r} is not KEY=VALUE")
     try:
-      value = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-      pass  # a bare string, e.g. domain=waveform
-    try:
+      if not isinstance(functools.reduce(lambda d, k: d[k], key.split("."), c), str):
+        value = ast.literal_eval(value)  # numbers and booleans; strings stay as written
       c.update_from_flattened_dict({key: value})
-    except (KeyError, AttributeError, TypeError) as e:
-      raise InputError(f"override {item!r} of {spec!r}: {e}") from None
+    except (KeyError, AttributeError):
+      raise InputError(f"override {item!r} of {spec!r}: unknown config key {key!r}") from None
+    except (TypeError, ValueError, SyntaxError) as e:
+      raise InputError(f"override {item!r} of {spec!r}: bad value ({e})") from None
   config_lib.check(c)
   name = os.path.splitext(os.path.basename(path))[0]
   return (f"{name}[{','.join(overrides)}]" if overrides else name), c

@@ -1,8 +1,8 @@
 """Texture quality on a set of real recordings, beside baselines, in one run.
 
   python scripts/evaluate_set.py --config=configs/texture.py --output_dir=out/quality
-  python scripts/evaluate_set.py --config=configs/texture.py \\
-      --compare=configs/default.py,configs/texture.py:spectrum_weight=0 --output_dir=out/q
+  python scripts/evaluate_set.py --config=configs/texture.py --compare=configs/gram_only.py \\
+      --compare=configs/texture.py:spectrum_weight=0 --output_dir=out/q
 
 For each recording of --textures (default ../shared/textures beside the clone): a
 --seconds style excerpt from its first half and a held-out one from its second half;
@@ -28,8 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 flags.DEFINE_string("config", os.path.join(ROOT, "configs", "texture.py"),
                     "The config under test, PATH[:KEY=VALUE...] (dotted keys, e.g. "
                     "configs/texture.py:net.channels=256).")
-flags.DEFINE_list("compare", [], "More configs scored in the same run, each PATH[:KEY=VALUE...], "
-                  "e.g. configs/default.py (one row per objective piece: override its weight).")
+flags.DEFINE_multi_string("compare", [], "Another config scored in the same run, "
+                          "PATH[:KEY=VALUE...]; repeat the flag for more rows, e.g. "
+                          "--compare=configs/gram_only.py --compare=configs/texture.py:"
+                          "spectrum_weight=0 (one row per objective piece).")
 flags.DEFINE_string("textures", os.path.join(ROOT, "..", "shared", "textures"),
                     "Directory of texture recordings (wav, flac, ogg, mp3), each at least "
                     "twice --seconds long.")

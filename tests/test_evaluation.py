@@ -75,7 +75,7 @@ def test_evaluate_set_script_writes_the_report(tmp_path):
           "iterations=4:phase_iterations=3")
   out = tmp_path / "out"
   p = subprocess.run([sys.executable, "scripts/evaluate_set.py", f"--config={tiny}",
-                      f"--compare={tiny}:domain=waveform:noise_init=spectrum",
+                      f"--compare={tiny}:domain=waveform:noise_init=spectrum:net.kernel_sizes=3,5",
                       f"--textures={textures}", f"--output_dir={out}", "--seconds=1",
                       "--compilation_cache="], capture_output=True, text=True, cwd=ROOT,
                      timeout=300)
@@ -83,7 +83,8 @@ def test_evaluate_set_script_writes_the_report(tmp_path):
   report = json.loads((out / "report.json").read_text())
   overrides = tiny.split(":")[1:]
   methods = ["held_out", "shaped_noise", "chunk_shuffle", f"default[{','.join(overrides)}]",
-             f"default[{','.join(overrides)},domain=waveform,noise_init=spectrum]"]
+             f"default[{','.join(overrides)},domain=waveform,noise_init=spectrum,"
+             "net.kernel_sizes=3,5]"]
   assert list(report["mean"]) == methods
   assert [r["name"] for r in report["recordings"]] == ["t1", "t2"]
   assert report["mean"]["held_out"]["stats_held_out"] == 0
