@@ -169,8 +169,9 @@ def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
   except ValueError:
     raise InputError("config.net.kernel_sizes must be comma-separated integers, got "
                      f"{c.net.kernel_sizes!r}") from None
-  if any(w < 1 for w in widths):
-    raise InputError(f"config.net.kernel_sizes must be positive, got {c.net.kernel_sizes!r}")
+  if any(w < 1 for w in widths) or len(set(widths)) < len(widths):
+    raise InputError("config.net.kernel_sizes must be positive and distinct, got "
+                     f"{c.net.kernel_sizes!r}")
   return widths
 
 

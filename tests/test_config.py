@@ -55,6 +55,7 @@ def test_paper_settings():
     ("noise_init", "pink", "noise_init"),
     ("net.kernel_sizes", "3,x", "comma-separated integers"),
     ("net.kernel_sizes", "3,0", "positive"),
+    ("net.kernel_sizes", "3,3", "distinct"),
     ("spectrum_weight", -1.0, "spectrum_weight"),
     ("modulation_lags", 0, "modulation_lags"),
     ("diversity_threshold", 1.0, "diversity_threshold"),
