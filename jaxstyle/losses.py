@@ -6,7 +6,8 @@ papers' weights (e.g. content 1, style 1e8, bound 1e-3) behave as in the papers.
 
 Beyond the papers, for textures: statistics of the log-magnitude spectrogram
 (`log_magnitude`; each bin's distribution by `quantile_loss`, the bins' `correlation`,
-their `autocorrelation`), the features' autocorrelation (Antognini et al. 2019) and
+their `autocorrelation`) and the same of compressed frequency-band envelopes
+(`band_envelopes`), the features' autocorrelation (Antognini et al. 2019) and
 sliced Wasserstein distance (Heitz et al. 2021), and an anti-copy `diversity_loss`.
 All functions are pure and safe under `jit`, `vmap` and `grad`.
 """
@@ -85,6 +86,18 @@ def log_magnitude(spec: jnp.ndarray, *, log_max: float, floor: jnp.ndarray) -> j
   nearly linear in quiet bins (a bin 60 dB down is ~0 there), this one is not.
   """
   return jnp.log(jnp.maximum(jnp.expm1(log_max * spec), 0.0) + floor)
+
+
+def band_envelopes(logmag: jnp.ndarray, filters: jnp.ndarray, scale: jnp.ndarray, *,
+                   compression: float) -> jnp.ndarray:
+  """Compressed envelopes of frequency bands, `[..., time, bands]`.
+
+  Each frame's power `exp(2 logmag)` `[..., time, freq]` is summed through the bands'
+  power gains `filters` `[freq, bands]`; the band amplitude is raised to `compression`
+  (0.3 in McDermott & Simoncelli 2011) and divided by `scale` `[bands]` (e.g. the
+  style's mean envelope, so that every band weighs alike).
+  """
+  return (jnp.exp(2.0 * logmag) @ filters) ** (0.5 * compression) / scale
 
 
 def sorted_values(values: jnp.ndarray | Sequence[jnp.ndarray]) -> jnp.ndarray:

@@ -78,6 +78,13 @@ def erb_centres(*, n_bands: int, low_hz: float, high_hz: float) -> tuple[np.ndar
       n_bands - 1)
 
 
+def erb_filterbank(frequency_hz: np.ndarray, *, n_bands: int, low_hz: float,
+                   high_hz: float) -> np.ndarray:
+  """`[n_bands, freq]` amplitude gains of `erb_filter`s at `erb_centres` over `frequency_hz`."""
+  centres_hz, spacing_erb = erb_centres(n_bands=n_bands, low_hz=low_hz, high_hz=high_hz)
+  return np.stack([erb_filter(frequency_hz, f, spacing_erb) for f in centres_hz])
+
+
 def _checked_band_range(sample_rate_hz: float, n_bands: int, low_hz: float,
                         high_hz: float | None) -> float:
   """Checks a filterbank's range; returns `high_hz`, by default 0.45 of the sample rate."""
@@ -116,7 +123,6 @@ def subband_envelopes(
   Returns:
     Envelopes `[n_bands, frames]` and their exact sample rate in Hz.
   """
-  centres_hz, spacing_erb = erb_centres(n_bands=n_bands, low_hz=low_hz, high_hz=high_hz)
   n_fft = scipy.fft.next_fast_len(audio.size)
   frequency_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz)
   spectrum = np.fft.rfft(audio, n_fft)
@@ -124,8 +130,7 @@ def subband_envelopes(
   # Doubling the positive frequencies and zeroing the negative ones gives the analytic signal.
   analytic_spectrum = np.zeros(n_fft, dtype=np.complex128)
   envelopes = []
-  for centre_hz in centres_hz:
-    gain = erb_filter(frequency_hz, centre_hz, spacing_erb)
+  for gain in erb_filterbank(frequency_hz, n_bands=n_bands, low_hz=low_hz, high_hz=high_hz):
     analytic_spectrum[: frequency_hz.size] = 2.0 * gain * spectrum
     envelope = np.abs(np.fft.ifft(analytic_spectrum)[: audio.size]) ** compression
     envelopes.append(scipy.signal.resample_poly(envelope, ratio.numerator, ratio.denominator))
@@ -272,12 +277,11 @@ def erb_spectrum_distance(
   high_hz = _checked_band_range(sample_rate_hz, n_bands, low_hz, high_hz)
   reference = _waveform(reference, "reference", 64, "64 samples")
   candidate = _waveform(candidate, "candidate", 64, "64 samples")
-  centres_hz, spacing_erb = erb_centres(n_bands=n_bands, low_hz=low_hz, high_hz=high_hz)
 
   def levels(audio):
     frequency_hz = np.fft.rfftfreq(audio.size, 1.0 / sample_rate_hz)
     power = np.abs(np.fft.rfft(audio)) ** 2 / audio.size**2  # mean power, whatever the length
-    gains = np.stack([erb_filter(frequency_hz, f, spacing_erb) ** 2 for f in centres_hz])
+    gains = erb_filterbank(frequency_hz, n_bands=n_bands, low_hz=low_hz, high_hz=high_hz) ** 2
     return 10.0 * np.log10(gains @ power + _EPS**2)
 
   ref, cand = levels(reference), levels(candidate)

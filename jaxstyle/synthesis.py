@@ -18,6 +18,7 @@ import numpy as np
 
 from jaxstyle import config as config_lib
 from jaxstyle import losses
+from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import optimize
 from jaxstyle import spectral
@@ -33,9 +34,15 @@ PARAMETRIZATIONS = ("linear", "log")
 NOISE_INITS = ("uniform", "spectrum")
 # Terms beyond the papers' style, content and bound; each is computed only where its
 # `<term>_weight` is positive, so the papers' configs cost what they did.
-EXTRA_TERMS = ("spectrum", "correlation", "modulation", "autocorrelation", "sliced", "diversity")
+EXTRA_TERMS = ("spectrum", "correlation", "modulation", "band_spectrum", "band_correlation",
+               "band_modulation", "autocorrelation", "sliced", "diversity")
+BAND_TERMS = ("band_spectrum", "band_correlation", "band_modulation")
 # The floor of `losses.log_magnitude`, relative to the style's largest magnitude (-100 dB).
 LOG_FLOOR = 1e-5
+# The `band_*` terms' ERB bands span BAND_LOW_HZ to 0.45 of the sample rate; their
+# envelopes are compressed by BAND_COMPRESSION, as in McDermott & Simoncelli (2011).
+BAND_LOW_HZ = 50.0
+BAND_COMPRESSION = 0.3
 
 
 class Form(NamedTuple):
@@ -50,8 +57,8 @@ class Form(NamedTuple):
       linear in x, which L-BFGS converges on far better); spectrogram domain only.
     n_fft, hop_length, log_max: the STFT of the waveform domain.
     extra: the active `EXTRA_TERMS`.
-    modulation_lags, autocorrelation_lags, diversity_window, diversity_threshold: as
-      in the config.
+    modulation_lags: as in the config, for both `modulation` and `band_modulation`.
+    autocorrelation_lags, diversity_window, diversity_threshold: as in the config.
   """
 
   domain: str = "spectrogram"
@@ -87,6 +94,12 @@ class Targets(NamedTuple):
     sliced: `{layer: [positions, K]}` sorted style projections (`losses.sorted_values`).
     directions: `{layer: [channels, K]}` unit projection directions.
     style: the style spectrograms concatenated along time `[frames, freq]` (diversity).
+    filters: `[freq, bands]` power gains of the ERB bands (`band_filters`).
+    band_scale: `[bands]` the style's mean compressed envelope per band
+      (`losses.band_envelopes` divides by it, so that every band weighs alike).
+    band_spectrum: `[frames, bands]` each band's envelope values over time, sorted.
+    band_correlation: `[bands, bands]` correlations of the band envelopes.
+    band_modulation: `[lags, bands]` autocorrelation of each band's envelope.
   """
 
   gram: dict
@@ -98,6 +111,11 @@ class Targets(NamedTuple):
   sliced: dict | None = None
   directions: dict | None = None
   style: jnp.ndarray | None = None
+  filters: jnp.ndarray | None = None
+  band_scale: jnp.ndarray | None = None
+  band_spectrum: jnp.ndarray | None = None
+  band_correlation: jnp.ndarray | None = None
+  band_modulation: jnp.ndarray | None = None
 
 
 def weights(c: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
@@ -144,6 +162,15 @@ def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
       terms["correlation"] = losses.correlation_loss(logmag, targets.correlation)
     if "modulation" in f.extra:
       terms["modulation"] = losses.autocorrelation_loss(logmag[None], targets.modulation)
+    if set(BAND_TERMS) & set(f.extra):
+      env = losses.band_envelopes(logmag, targets.filters, targets.band_scale,
+                                  compression=BAND_COMPRESSION)
+      if "band_spectrum" in f.extra:
+        terms["band_spectrum"] = losses.quantile_loss(env, targets.band_spectrum)
+      if "band_correlation" in f.extra:
+        terms["band_correlation"] = losses.correlation_loss(env, targets.band_correlation)
+      if "band_modulation" in f.extra:
+        terms["band_modulation"] = losses.autocorrelation_loss(env[None], targets.band_modulation)
     if "autocorrelation" in f.extra:
       terms["autocorrelation"] = sum(losses.autocorrelation_loss(feats[k], t)
                                      for k, t in targets.autocorrelation.items())
@@ -221,6 +248,21 @@ def shaped_noise(magnitude: jnp.ndarray, key: jax.Array, *, n_samples: int, n_ff
   return istft(spec * magnitude / jnp.maximum(rms, 1e-12))
 
 
+def band_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
+  """`[n_fft // 2 + 1, bands]` power gains of the `band_*` terms' ERB bands over STFT bins.
+
+  Raises `InputError` if a band holds no bin (too many bands for `n_fft`).
+  """
+  frequency_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+  gains = metrics.erb_filterbank(frequency_hz, n_bands=bands, low_hz=BAND_LOW_HZ,
+                                 high_hz=0.45 * sample_rate) ** 2
+  empty = np.flatnonzero(gains.sum(axis=1) == 0)
+  if empty.size:
+    raise InputError(f"config.bands: {empty.size} of the {bands} ERB bands hold no STFT bin at "
+                     f"n_fft={n_fft}; use fewer bands or a larger n_fft")
+  return gains.T
+
+
 def _targets(c, net, variables, style, s_layers, f: Form) -> Targets:
   style = [jnp.asarray(s) for s in style]
   feats = [features(net, variables, s, s_layers) for s in style]
@@ -233,12 +275,26 @@ def _targets(c, net, variables, style, s_layers, f: Form) -> Targets:
     t = t._replace(spectrum=losses.sorted_values(logmags))
   if "correlation" in f.extra:
     t = t._replace(correlation=losses.correlation(logmags))
-  if "modulation" in f.extra:
+  if {"modulation", "band_modulation"} & set(f.extra):
     if c.modulation_lags >= min(s.shape[0] for s in style):
       raise InputError(f"config.modulation_lags ({c.modulation_lags}) must be below the "
                        f"{min(s.shape[0] for s in style)} frames of the shortest style")
+  if "modulation" in f.extra:
     t = t._replace(modulation=jnp.mean(jnp.stack([losses.autocorrelation(
         m[None], max_lag=c.modulation_lags) for m in logmags]), axis=0))
+  if set(BAND_TERMS) & set(f.extra):
+    filters = jnp.asarray(band_filters(c.n_fft, c.sample_rate, c.bands), jnp.float32)
+    raw = [losses.band_envelopes(m, filters, 1.0, compression=BAND_COMPRESSION) for m in logmags]
+    scale = jnp.concatenate(raw).mean(axis=0)
+    envs = [e / scale for e in raw]
+    t = t._replace(filters=filters, band_scale=scale)
+    if "band_spectrum" in f.extra:
+      t = t._replace(band_spectrum=losses.sorted_values(envs))
+    if "band_correlation" in f.extra:
+      t = t._replace(band_correlation=losses.correlation(envs))
+    if "band_modulation" in f.extra:
+      t = t._replace(band_modulation=jnp.mean(jnp.stack([losses.autocorrelation(
+          e[None], max_lag=c.modulation_lags) for e in envs]), axis=0))
   if "autocorrelation" in f.extra:
     for k in s_layers:
       steps = min(x[k].shape[1] for x in feats)

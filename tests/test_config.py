@@ -75,6 +75,17 @@ def test_bad_values(key, value, message):
     config.check(c)
 
 
+@pytest.mark.parametrize("bands, spectrogram, message", [
+    (1, "stft", "at least 2"), (64, "stft", "hold no STFT bin"),
+    (8, "cqt_map", "need spectrogram=stft")])
+def test_bad_band_settings(bands, spectrogram, message):
+  c = config.base()
+  c.n_fft, c.hop_length, c.band_correlation_weight = 512, 128, 1.0
+  c.bands, c.spectrogram = bands, spectrogram
+  with pytest.raises(InputError, match=message):
+    config.check(c)
+
+
 def test_unknown_keys():
   c = config.base()
   c.iterationz = 3

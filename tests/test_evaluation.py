@@ -71,7 +71,7 @@ def test_evaluate_set_script_writes_the_report(tmp_path):
   textures.mkdir()
   for seed in (1, 2):
     sf.write(str(textures / f"t{seed}.wav"), examples.birds_and_rain(seconds=2.4, seed=seed), SR)
-  tiny = ("configs/default.py:n_fft=256:hop_length=64:net.channels=16:net.kernel_size=5:"
+  tiny = ("configs/default.py:n_fft=256:hop_length=64:bands=8:net.channels=16:net.kernel_size=5:"
           "iterations=4:phase_iterations=3")
   out = tmp_path / "out"
   p = subprocess.run([sys.executable, "scripts/evaluate_set.py", f"--config={tiny}",

@@ -86,6 +86,19 @@ def test_log_magnitude_inverts_the_network_scale():
   assert np.isfinite(losses.log_magnitude(jnp.full((2, 2), -0.1), log_max=7.0, floor=1e-3)).all()
 
 
+def test_band_envelopes_sum_the_bins_power_then_compress():
+  # Bins of magnitude 3 and 4 in one band: amplitude 5; a lone bin of 2 in the other.
+  logmag = jnp.log(jnp.asarray([[3.0, 4.0, 2.0]]))
+  filters = jnp.asarray([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+  scale = jnp.asarray([2.0, 1.0])
+  got = jax.jit(losses.band_envelopes, static_argnames="compression")(
+      logmag, filters, scale, compression=0.3)
+  np.testing.assert_allclose(got, [[5.0**0.3 / 2.0, 2.0**0.3]], rtol=1e-5)
+  x = jnp.asarray(RNG.standard_normal((6, 3)))
+  jtu.check_grads(lambda x: losses.band_envelopes(x, filters + 0.1, scale, compression=0.3),
+                  (x,), order=1, modes=["rev"], rtol=1e-2)
+
+
 def test_quantile_loss_closed_forms():
   a, b = RNG.standard_normal((9, 4)), RNG.standard_normal((5, 4))
   target = jax.jit(losses.sorted_values)([jnp.asarray(a), jnp.asarray(b)])

@@ -14,9 +14,9 @@ from jaxstyle import examples
 from jaxstyle import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--config.n_fft=256", "--config.hop_length=64", "--config.net.channels=16",
-        "--config.net.kernel_size=5", "--config.iterations=8", "--config.phase_iterations=5",
-        "--compilation_cache="]
+TINY = ["--config.n_fft=256", "--config.hop_length=64", "--config.bands=8",
+        "--config.net.channels=16", "--config.net.kernel_size=5", "--config.iterations=8",
+        "--config.phase_iterations=5", "--compilation_cache="]
 
 
 def _script(name, *args):
