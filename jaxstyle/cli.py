@@ -13,16 +13,31 @@ from jaxstyle.errors import InputError
 CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
+def define_config(default: str, help_text: str) -> None:
+  """Defines `--config` (a config file, `--config.KEY=VALUE` overrides, locked).
+
+  ml_collections reads the overrides while the flag is defined; an unknown key there
+  prints one `error:` line naming it and exits with status 2, as other flag errors do.
+  """
+  try:
+    config_flags.DEFINE_config_file("config", default, help_text, lock_config=True)
+  except (AttributeError, KeyError) as e:
+    key = str(e).strip("\"'")
+    flag = next((a.split("=")[0] for a in sys.argv[1:]
+                 if a.startswith("--config.") and key in a.split("=")[0].split(".")), key)
+    print(f"error: unknown config key in {flag} (--helpfull lists the keys)", file=sys.stderr)
+    sys.exit(2)
+
+
 def define_flags(*, content: bool) -> None:
   """Defines the flags of a synthesis script; `content` adds `--content`."""
-  config_flags.DEFINE_config_file(
-      "config", os.path.join(CONFIGS_DIR, "stylize.py" if content else "default.py"),
+  define_config(
+      os.path.join(CONFIGS_DIR, "stylize.py" if content else "default.py"),
       "Config file (configs/*.py; default: " + ("stylize.py, the papers' objective with the "
       "log-spectrum term" if content else "default.py, the texture objective on a small net")
       + "). "
       "Override any key with --config.KEY=VALUE, e.g. --config.iterations=500 "
-      "--config.net.kernel_size=101; unknown keys are refused.",
-      lock_config=True)
+      "--config.net.kernel_size=101; unknown keys are refused.")
   flags.DEFINE_list("style", [], "Style audio file(s), comma-separated (wav, flac, ogg, mp3; "
                     "any rate and channels). Several files form one multi-texture target."
                     + ("" if content else " Default: a built-in procedural example sound."))

@@ -80,6 +80,31 @@ def _samples(duration_s: float, c: ml_collections.ConfigDict) -> int:
   return n
 
 
+def memory_bytes(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> int:
+  """A lower bound of the memory of one synthesis of `n_frames` x `n_freq`, in bytes.
+
+  Counts float32 L-BFGS state (`2 * history_size + 4` copies of the spectrogram) and the
+  first stack's convolution: its input patches and the outputs kept for the gradient.
+  """
+  positions, in_channels = {"freq": (n_frames, n_freq), "time": (n_freq, n_frames),
+                            "2d": (n_frames * n_freq, 1)}[c.net.orientation]
+  width = max(config_lib.kernel_sizes(c), default=c.net.kernel_size)
+  patches = width ** (2 if c.net.orientation == "2d" else 1) * in_channels
+  return 4 * (n_frames * n_freq * (2 * c.history_size + 4)
+              + positions * (patches + 3 * c.net.channels))
+
+
+def _check_memory(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> None:
+  """Refuses a synthesis whose `memory_bytes` exceed the machine's (or device's) memory."""
+  need = memory_bytes(c, n_frames, n_freq)
+  have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  stats = jax.local_devices()[0].memory_stats() or {}
+  have = min(have, stats.get("bytes_limit", have))
+  if need > have:
+    raise InputError(f"{n_frames} output frames need at least {need / 2**30:.3g} GiB, more than "
+                     f"the {have / 2**30:.3g} GiB here: ask for a shorter --duration")
+
+
 @dataclasses.dataclass(frozen=True)
 class _Inputs:
   """The checked audio of one synthesis, its spectrograms and the output length."""
@@ -113,6 +138,8 @@ def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
     style_names = [EXAMPLE_NAME]
   elif not style_paths:
     raise InputError("style transfer needs at least one --style file")
+  elif not all(p.strip() for p in style_paths):
+    raise InputError(f"--style={','.join(style_paths)} holds an empty file name")
   else:
     styles = [_clip(p, c) for p in style_paths]
     style_names = list(style_paths)
@@ -126,9 +153,12 @@ def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
     n_samples = _samples(duration_s, c)
   else:
     n_samples = (min if shortest else max)(s.size for s in styles)
-  return _Inputs(styles, style_names, [frontend.analyze(y, c) for y in styles], content,
+  n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
+  style_specs = [frontend.analyze(y, c) for y in styles]
+  _check_memory(c, n_frames, style_specs[0].shape[1])
+  return _Inputs(styles, style_names, style_specs, content,
                  content_path, None if content is None else frontend.analyze(content, c),
-                 n_samples, spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft))
+                 n_samples, n_frames)
 
 
 def _log_inputs(inputs: _Inputs, c: ml_collections.ConfigDict) -> None:

@@ -15,19 +15,16 @@ import sys
 
 from absl import app
 from absl import flags
-from ml_collections import config_flags
 
 from jaxstyle import cli
 from jaxstyle import pipeline
 from jaxstyle import sweep
 from jaxstyle.errors import InputError
 
-config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "configs", "sweep_demo.py"),
+cli.define_config(
+    os.path.join(cli.CONFIGS_DIR, "sweep_demo.py"),
     "Sweep config file (configs/sweep_*.py): a jaxstyle config (config.*), inputs and a grid "
-    "(grid.*). Override keys with --config.KEY=VALUE, e.g. --config.config.iterations=50.",
-    lock_config=True)
+    "(grid.*). Override keys with --config.KEY=VALUE, e.g. --config.config.iterations=50.")
 flags.DEFINE_string("output_dir", None, "Directory for the points' files and the summary.",
                     required=True)
 flags.DEFINE_bool("resume", False, "Skip points whose JSON is already in --output_dir (for the "

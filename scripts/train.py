@@ -15,19 +15,16 @@ import sys
 
 from absl import app
 from absl import flags
-from ml_collections import config_flags
 
 from jaxstyle import cli
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
-CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
-
-config_flags.DEFINE_config_file(
-    "config", os.path.join(CONFIGS_DIR, "gram_only.py"),
+cli.define_config(
+    os.path.join(cli.CONFIGS_DIR, "gram_only.py"),
     "Config file (configs/*.py) whose net.* and front-end (sample_rate, n_fft, hop_length, "
     "log_max) define the network to train. Override any key with --config.KEY=VALUE, e.g. "
-    "--config.net.channels=4096; unknown keys are refused.", lock_config=True)
+    "--config.net.channels=4096; unknown keys are refused.")
 flags.DEFINE_string("data_dir", None, "Dataset in the ESC-50 layout: audio/*.wav and "
                     "meta/esc50.csv (columns filename, fold, target, category).", required=True)
 flags.DEFINE_string("output", None, "Checkpoint file to write (msgpack), e.g. "

@@ -82,12 +82,16 @@ def test_help_explains_every_flag():
     (["--config.no_such_key=1"], "no_such_key"),
     (["--config.net.orientation=time", "--duration=3"], "time frames as channels"),
     (["--config.net.pooling=median"], "net.pooling"),
+    (["--config.net.no_such_key=1"], "--config.net.no_such_key"),
+    (["--style=,"], "empty file name"),
+    (["--duration=1e12"], "shorter --duration"),
 ])
 def test_script_bad_input_is_one_error_line(tmp_path, args, message):
   out = tmp_path / "out"
   p = _script("texture.py", f"--output_dir={out}", *TINY, *args)
   assert p.returncode != 0
-  assert message in p.stderr
+  assert message in p.stderr and "Traceback" not in p.stderr
+  assert [line for line in p.stderr.splitlines() if line.startswith("error:")]
   assert not out.exists()
 
 
