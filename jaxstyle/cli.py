@@ -33,9 +33,9 @@ def define_flags(*, content: bool) -> None:
   """Defines the flags of a synthesis script; `content` adds `--content`."""
   define_config(
       os.path.join(CONFIGS_DIR, "stylize.py" if content else "default.py"),
-      "Config file (configs/*.py; default: " + ("stylize.py, the papers' objective with "
-      "spectrum and band statistics" if content else "default.py, the texture objective on a small net")
-      + "). "
+      "Config file (configs/*.py; default: "
+      + ("stylize.py, the papers' objective with spectrum and band statistics" if content
+         else "default.py, the texture objective on a small net") + "). "
       "Override any key with --config.KEY=VALUE, e.g. --config.iterations=500 "
       "--config.net.kernel_size=101; unknown keys are refused.")
   flags.DEFINE_list("style", [], "Style audio file(s), comma-separated (wav, flac, ogg, mp3; "
