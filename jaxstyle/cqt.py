@@ -207,6 +207,13 @@ def _cqt_fmin_hz(fmin_hz: float | None) -> float:
   return librosa.note_to_hz("C1") if fmin_hz is None else fmin_hz
 
 
+def cqt_frequencies_hz(*, n_bins: int = CQT_N_BINS, bins_per_octave: int = BINS_PER_OCTAVE,
+                       fmin_hz: float | None = None) -> np.ndarray:
+  """Centre frequencies `[n_bins]` in Hz of `cqt_magnitude`'s bins (same arguments)."""
+  return librosa.cqt_frequencies(n_bins, fmin=_cqt_fmin_hz(fmin_hz),
+                                 bins_per_octave=bins_per_octave)
+
+
 def cqt_magnitude(
     y: np.ndarray,
     *,

@@ -26,9 +26,9 @@ import numpy as np
 
 from jaxstyle import audio
 from jaxstyle import config as config_lib
-from jaxstyle import experiments
 from jaxstyle import frontend
 from jaxstyle import metrics
+from jaxstyle import plots
 from jaxstyle import spectral
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -234,7 +234,7 @@ def write(report: Mapping, output_dir: str, *, command: str, sample_rate_hz: int
             for name, sounds in report["audio"].items() for method, y in sounds.items()]
   columns = len(next(iter(report["audio"].values())))
   with audio.atomic_path(os.path.join(output_dir, "grid.png")) as tmp:
-    experiments.grid_figure(tmp, inputs=[], results=panels, columns=columns)
+    plots.grid_figure(tmp, inputs=[], results=panels, columns=columns)
   with audio.atomic_path(os.path.join(output_dir, "report.md")) as tmp, open(tmp, "w") as f:
     f.write(markdown(report, command=command))
   with audio.atomic_path(os.path.join(output_dir, "report.json")) as tmp, open(tmp, "w") as f:

@@ -33,13 +33,11 @@ import csv
 import functools
 import importlib.util
 import json
-import math
 import os
 import re
 from typing import Any
 
 from absl import logging
-from matplotlib import figure
 import ml_collections
 import numpy as np
 
@@ -48,6 +46,7 @@ from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
 from jaxstyle import pipeline
+from jaxstyle import plots
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
@@ -488,7 +487,7 @@ def _write_reports(
   panels = _input_panels(inputs, configs or [ml_collections.ConfigDict(base)], style_paths,
                          content_path)
   with audio.atomic_path(paths["grid.png"]) as tmp:
-    grid_figure(tmp, inputs=panels, results=results, columns=e.grid_columns)
+    plots.grid_figure(tmp, inputs=panels, results=results, columns=e.grid_columns)
   with audio.atomic_path(paths["report.json"]) as tmp, open(tmp, "w") as f:
     json.dump(report, f, indent=1)
   with audio.atomic_path(paths["report.md"]) as tmp, open(tmp, "w") as f:
@@ -511,42 +510,6 @@ def _input_panels(inputs, configs, style_paths, content_path) -> list[tuple]:
     for role, p in roles:
       panels.append((f"{role}: {os.path.basename(p)}{suffix}", specs[key][p], c))
   return panels
-
-
-def grid_figure(
-    path: str,
-    *,
-    inputs: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
-    results: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
-    columns: int,
-) -> None:
-  """Writes a PNG grid of spectrograms: the inputs on top, then the results.
-
-  Each panel is `(title, spectrogram [time, bins], config of its front-end)`; the
-  spectrogram is network-scale, drawn with time on x, STFT bins in kHz and
-  log-frequency bins by index. Rows hold `columns` panels.
-  """
-  columns = max(1, min(columns, max(len(results), len(inputs))))
-  input_rows = math.ceil(len(inputs) / columns)
-  result_rows = math.ceil(len(results) / columns)
-  rows = max(input_rows + result_rows, 1)
-  fig = figure.Figure(figsize=(4 * columns, 2.6 * rows))
-  axes = fig.subplots(rows, columns, squeeze=False)
-  for ax in axes.ravel():
-    ax.axis("off")
-  cells = [axes.ravel()[i] for i in range(len(inputs))]
-  cells += [axes.ravel()[input_rows * columns + i] for i in range(len(results))]
-  for ax, (title, spec, c) in zip(cells, list(inputs) + list(results), strict=True):
-    ax.axis("on")
-    seconds = spec.shape[0] * c.hop_length / c.sample_rate
-    top, ylabel = ((c.sample_rate / 2000, "kHz") if c.spectrogram == "stft"
-                   else (spec.shape[1], "log-frequency bin"))
-    ax.imshow(np.asarray(spec).T, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1,
-              extent=(0, seconds, 0, top))
-    ax.set_title(title, fontsize=9)
-    ax.set(xlabel="time (s)", ylabel=ylabel)
-  fig.tight_layout()
-  fig.savefig(path, dpi=70)
 
 
 def _cell(value: float) -> str:

@@ -28,6 +28,16 @@ def _fmap(c: ml_collections.ConfigDict) -> np.ndarray:
                                bins_per_octave=c.cqt_bins_per_octave, n_bins=c.cqt_bins)
 
 
+def bin_frequencies_hz(c: ml_collections.ConfigDict) -> np.ndarray:
+  """Centre frequency in Hz of each bin `[bins]` of config `c`'s spectrograms."""
+  if c.spectrogram == "stft":
+    return np.fft.rfftfreq(c.n_fft, 1.0 / c.sample_rate)
+  if c.spectrogram == "cqt_map":
+    return cqt.log_frequency_centres_hz(sample_rate_hz=c.sample_rate, n_fft=c.n_fft,
+                                        bins_per_octave=c.cqt_bins_per_octave, n_bins=c.cqt_bins)
+  return cqt.cqt_frequencies_hz(n_bins=c.cqt_bins, bins_per_octave=c.cqt_bins_per_octave)
+
+
 def analyze(y: np.ndarray, c: ml_collections.ConfigDict) -> np.ndarray:
   """Waveform `[samples]` -> network-scale spectrogram `[time, bins]`."""
   if c.spectrogram == "cqt":

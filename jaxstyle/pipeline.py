@@ -221,8 +221,7 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
       if inputs.content_spec is not None:
         panels.append((f"content: {os.path.basename(inputs.content_path)}", inputs.content_spec))
       panels.append(("result", result.spectrogram))
-      plots.summary_figure(tmp["png"], panels=panels, history=history,
-                           sample_rate=c.sample_rate, hop_length=c.hop_length)
+      plots.summary_figure(tmp["png"], panels=panels, history=history, c=c)
     with open(tmp["json"], "w") as f:
       json.dump(record, f, indent=1)
   logging.info("wrote %s", ", ".join(paths.values()))

@@ -1,32 +1,52 @@
-"""The figure of a run: the style, content and result spectrograms and the loss curve."""
+"""Figures: spectrograms on their own frequency axes, a run's summary, a grid.
+
+Drawn with matplotlib's object API (`matplotlib.figure.Figure`), so importing jaxstyle
+changes no matplotlib state (e.g. a notebook's inline backend). Spectrograms are
+network-scale `[time, bins]` arrays, drawn with time on x.
+"""
 
 from collections.abc import Sequence
+import math
 
-import matplotlib
+from matplotlib import axes as axes_lib
+from matplotlib import figure
+import ml_collections
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from jaxstyle import frontend
 
 
-def summary_figure(
-    path: str,
-    *,
-    panels: Sequence[tuple[str, np.ndarray]],
-    history: dict[str, list[float]],
-    sample_rate: int,
-    hop_length: int,
-) -> None:
-  """Writes a PNG: one panel per `(title, spectrogram [time, freq])`, then the losses.
+def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, c: ml_collections.ConfigDict,
+                     title: str, *, fontsize: float | None = None) -> None:
+  """Draws `spec` `[time, bins]` of config `c`'s front-end on `ax`: STFT bins on a
+  linear kHz axis, log-frequency bins (`cqt`, `cqt_map`) with ticks in Hz at octaves."""
+  seconds = spec.shape[0] * c.hop_length / c.sample_rate
+  top = c.sample_rate / 2000 if c.spectrogram == "stft" else spec.shape[1]
+  ax.imshow(np.asarray(spec).T, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1,
+            extent=(0, seconds, 0, top))
+  ax.set_title(title, fontsize=fontsize)
+  ax.set_xlabel("time (s)")
+  if c.spectrogram == "stft":
+    ax.set_ylabel("kHz")
+    return
+  centres_hz = frontend.bin_frequencies_hz(c)
+  octaves_hz = 2.0 ** np.arange(math.ceil(np.log2(centres_hz[0])),
+                                math.floor(np.log2(centres_hz[-1])) + 1, dtype=np.float64)
+  # Bin k spans [k, k + 1) on the axis; its centre frequency sits at k + 0.5.
+  ax.set_yticks(np.interp(np.log2(octaves_hz), np.log2(centres_hz),
+                          np.arange(centres_hz.size) + 0.5))
+  ax.set_yticklabels([f"{f:g}" for f in octaves_hz])
+  ax.set_ylabel("Hz")
 
-  Spectrograms are network-scale (log magnitude / log_max), drawn with time on x.
-  """
-  fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(8, 2.4 * (len(panels) + 1)))
+
+def summary_figure(path: str, *, panels: Sequence[tuple[str, np.ndarray]],
+                   history: dict[str, list[float]], c: ml_collections.ConfigDict) -> None:
+  """Writes a PNG: one panel per `(title, spectrogram [time, bins])` of config `c`'s
+  front-end, then the loss terms over the iterations."""
+  fig = figure.Figure(figsize=(8, 2.4 * (len(panels) + 1)))
+  axes = fig.subplots(len(panels) + 1, 1, squeeze=False)[:, 0]
   for ax, (title, spec) in zip(axes, panels, strict=False):
-    seconds = spec.shape[0] * hop_length / sample_rate
-    ax.imshow(np.asarray(spec).T, origin="lower", aspect="auto", cmap="magma",
-              extent=(0, seconds, 0, sample_rate / 2000), vmin=0, vmax=1)
-    ax.set(title=title, xlabel="time (s)", ylabel="kHz")
+    draw_spectrogram(ax, spec, c, title)
   ax = axes[-1]
   for key, values in history.items():
     if key not in ("iteration", "seconds") and max(values) > 0:
@@ -35,4 +55,32 @@ def summary_figure(
   ax.legend()
   fig.tight_layout()
   fig.savefig(path, dpi=80)
-  plt.close(fig)
+
+
+def grid_figure(
+    path: str,
+    *,
+    inputs: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
+    results: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
+    columns: int,
+) -> None:
+  """Writes a PNG grid of spectrograms: the inputs on top, then the results.
+
+  Each panel is `(title, spectrogram [time, bins], config of its front-end)`; rows
+  hold `columns` panels.
+  """
+  columns = max(1, min(columns, max(len(results), len(inputs))))
+  input_rows = math.ceil(len(inputs) / columns)
+  result_rows = math.ceil(len(results) / columns)
+  rows = max(input_rows + result_rows, 1)
+  fig = figure.Figure(figsize=(4 * columns, 2.6 * rows))
+  axes = fig.subplots(rows, columns, squeeze=False)
+  for ax in axes.ravel():
+    ax.axis("off")
+  cells = [axes.ravel()[i] for i in range(len(inputs))]
+  cells += [axes.ravel()[input_rows * columns + i] for i in range(len(results))]
+  for ax, (title, spec, c) in zip(cells, list(inputs) + list(results), strict=True):
+    ax.axis("on")
+    draw_spectrogram(ax, spec, c, title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=70)

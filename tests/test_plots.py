@@ -1,0 +1,49 @@
+"""Figures: no global matplotlib state, and frequency axes in the representation's units."""
+
+import subprocess
+import sys
+
+import librosa
+from matplotlib import figure
+import numpy as np
+import pytest
+
+from jaxstyle import config
+from jaxstyle import frontend
+from jaxstyle import plots
+
+
+def test_importing_jaxstyle_leaves_the_matplotlib_backend_alone():
+  code = ("import matplotlib; matplotlib.use('svg'); "
+          "import jaxstyle.pipeline, jaxstyle.plots, jaxstyle.experiments, jaxstyle.evaluation; "
+          "print(matplotlib.get_backend())")
+  p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+  assert p.returncode == 0, p.stderr
+  assert p.stdout.strip().lower() == "svg"
+
+
+@pytest.mark.parametrize("spectrogram", ["stft", "cqt_map", "cqt"])
+def test_bin_frequencies_match_librosa(spectrogram):
+  c = config.base()
+  c.spectrogram = spectrogram
+  got = frontend.bin_frequencies_hz(c)
+  if spectrogram == "stft":
+    want = librosa.fft_frequencies(sr=c.sample_rate, n_fft=c.n_fft)
+  else:
+    fmin = 2 * c.sample_rate / c.n_fft if spectrogram == "cqt_map" else librosa.note_to_hz("C1")
+    want = librosa.cqt_frequencies(c.cqt_bins, fmin=fmin, bins_per_octave=c.cqt_bins_per_octave)
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_log_frequency_axis_ticks_sit_on_the_bins_they_name():
+  c = config.base()
+  c.spectrogram = "cqt"
+  ax = figure.Figure().subplots()
+  plots.draw_spectrogram(ax, np.zeros((10, c.cqt_bins)), c, "cqt")
+  centres = frontend.bin_frequencies_hz(c)
+  labels = [float(t.get_text()) for t in ax.get_yticklabels()]
+  assert ax.get_ylabel() == "Hz" and labels[0] >= centres[0] and labels[-1] <= centres[-1]
+  assert np.allclose(np.diff(np.log2(labels)), 1)  # one tick per octave
+  for tick, hz in zip(ax.get_yticks(), labels, strict=True):
+    # The bin drawn at the tick (bin k spans [k, k + 1)) has about the tick's frequency.
+    assert centres[int(tick)] == pytest.approx(hz, rel=2 ** (1 / c.cqt_bins_per_octave) - 1)
