@@ -7,10 +7,9 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from jaxstyle import config
 from jaxstyle import pipeline
 from jaxstyle.errors import InputError
-
-CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
 def define_config(default: str, help_text: str) -> None:
@@ -32,7 +31,7 @@ def define_config(default: str, help_text: str) -> None:
 def define_flags(*, content: bool) -> None:
   """Defines the flags of a synthesis script; `content` adds `--content`."""
   define_config(
-      os.path.join(CONFIGS_DIR, "stylize.py" if content else "default.py"),
+      os.path.join(config.CONFIGS_DIR, "stylize.py" if content else "default.py"),
       "Config file (configs/*.py; default: "
       + ("stylize.py, the papers' objective with spectrum and band statistics" if content
          else "default.py, the texture objective on a small net") + "). "

@@ -5,6 +5,7 @@ keys and bad values with an `InputError` naming the key.
 """
 
 import functools
+import importlib.resources
 
 import ml_collections
 
@@ -14,6 +15,10 @@ from jaxstyle import optimize
 from jaxstyle import phase
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
+
+# The configs/ directory: beside the package in a clone, inside it (jaxstyle/configs) in
+# a wheel; the scripts' default configs and the experiments live there.
+CONFIGS_DIR = str(importlib.resources.files("jaxstyle.configs"))
 
 
 def base() -> ml_collections.ConfigDict:

@@ -50,8 +50,7 @@ from jaxstyle import plots
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
-EXPERIMENTS_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "experiments")
+EXPERIMENTS_DIR = os.path.join(config_lib.CONFIGS_DIR, "experiments")
 TASKS = ("texture", "style_transfer")
 # The procedural sounds an experiment may name as its inputs.
 SOUNDS = {"babble": examples.babble, "piano": examples.piano, "rooster": examples.rooster,

@@ -162,5 +162,10 @@ def table(out):
   return "\n".join(rows)
 
 
-if __name__ == "__main__":
+def run() -> None:
+  """The console command `jaxstyle-benchmark`."""
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

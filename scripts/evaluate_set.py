@@ -20,12 +20,13 @@ from absl import flags
 from absl import logging
 
 from jaxstyle import cli
+from jaxstyle import config
 from jaxstyle import evaluation
 from jaxstyle import pipeline
 from jaxstyle.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-flags.DEFINE_string("config", os.path.join(ROOT, "configs", "texture.py"),
+flags.DEFINE_string("config", os.path.join(config.CONFIGS_DIR, "texture.py"),
                     "The config under test, PATH[:KEY=VALUE...] (dotted keys, e.g. "
                     "configs/texture.py:net.channels=256).")
 flags.DEFINE_multi_string("compare", [], "Another config scored in the same run, "
@@ -34,7 +35,7 @@ flags.DEFINE_multi_string("compare", [], "Another config scored in the same run,
                           "spectrum_weight=0 (one row per objective piece).")
 flags.DEFINE_string("textures", os.path.join(ROOT, "..", "shared", "textures"),
                     "Directory of texture recordings (wav, flac, ogg, mp3), each at least "
-                    "twice --seconds long.")
+                    "twice --seconds long (default: ../shared/textures beside the clone).")
 flags.DEFINE_string("output_dir", "out/quality", "Where the report, figure and WAVs go.")
 flags.DEFINE_float("seconds", 4.0, "Length of the style excerpt, held-out excerpt and textures.")
 flags.DEFINE_integer("limit", 0, "Use only the first N recordings (0: all).", lower_bound=0)
@@ -71,5 +72,10 @@ def main(argv):
   return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+  """The console command `jaxstyle-evaluate-set`."""
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -73,5 +73,10 @@ def main(argv: list[str]) -> int:
   return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+  """The console command `jaxstyle-reproduce`."""
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

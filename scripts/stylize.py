@@ -12,7 +12,13 @@ from absl import flags
 
 from jaxstyle import cli
 
-if __name__ == "__main__":
+
+def run() -> None:
+  """The console command `jaxstyle-stylize`."""
   cli.define_flags(content=True)
   flags.adopt_module_key_flags(cli)
   app.run(cli.main)
+
+
+if __name__ == "__main__":
+  run()

@@ -17,12 +17,13 @@ from absl import app
 from absl import flags
 
 from jaxstyle import cli
+from jaxstyle import config
 from jaxstyle import pipeline
 from jaxstyle import sweep
 from jaxstyle.errors import InputError
 
 cli.define_config(
-    os.path.join(cli.CONFIGS_DIR, "sweep_demo.py"),
+    os.path.join(config.CONFIGS_DIR, "sweep_demo.py"),
     "Sweep config file (configs/sweep_*.py): a jaxstyle config (config.*), inputs and a grid "
     "(grid.*). Override keys with --config.KEY=VALUE, e.g. --config.config.iterations=50.")
 flags.DEFINE_string("output_dir", None, "Directory for the points' files and the summary.",
@@ -56,5 +57,10 @@ def main(argv: list[str]) -> int:
   return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+  """The console command `jaxstyle-sweep`."""
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

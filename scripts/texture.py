@@ -13,7 +13,13 @@ from absl import flags
 
 from jaxstyle import cli
 
-if __name__ == "__main__":
+
+def run() -> None:
+  """The console command `jaxstyle-texture`."""
   cli.define_flags(content=False)
   flags.adopt_module_key_flags(cli)
   app.run(cli.main)
+
+
+if __name__ == "__main__":
+  run()

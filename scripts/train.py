@@ -17,11 +17,12 @@ from absl import app
 from absl import flags
 
 from jaxstyle import cli
+from jaxstyle import config
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
 cli.define_config(
-    os.path.join(cli.CONFIGS_DIR, "gram_only.py"),
+    os.path.join(config.CONFIGS_DIR, "gram_only.py"),
     "Config file (configs/*.py) whose net.* and front-end (sample_rate, n_fft, hop_length, "
     "log_max) define the network to train. Override any key with --config.KEY=VALUE, e.g. "
     "--config.net.channels=4096; unknown keys are refused.")
@@ -52,5 +53,10 @@ def main(argv: list[str]) -> int:
   return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+  """The console command `jaxstyle-train`."""
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

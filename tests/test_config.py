@@ -13,7 +13,7 @@ from jaxstyle import config
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Synthesis configs; sweep configs (configs/sweep_*.py) are checked in test_sweep.py.
 CONFIG_FILES = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
-                      if not os.path.basename(p).startswith("sweep_"))
+                      if not os.path.basename(p).startswith(("sweep_", "__")))
 
 
 def _load(path):

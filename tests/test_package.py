@@ -1,0 +1,53 @@
+"""The built wheel is the whole tool: configs, scripts and console commands, outside the clone."""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(*args, **kwargs):
+  p = subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+  assert p.returncode == 0, p.stderr[-3000:]
+  return p
+
+
+def test_wheel_runs_the_default_example_outside_the_clone(tmp_path):
+  # Built from a copy of the sources, so no build/ of an earlier build leaks into it.
+  src = tmp_path / "src"
+  for name in ("jaxstyle", "configs", "scripts"):
+    shutil.copytree(os.path.join(ROOT, name), src / name,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+  for name in ("pyproject.toml", "README.md", "LICENSE"):
+    shutil.copy(os.path.join(ROOT, name), src / name)
+  _run(sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q",
+       "-w", str(tmp_path / "dist"))
+  (wheel,) = (tmp_path / "dist").iterdir()
+  with zipfile.ZipFile(wheel) as z:
+    names = set(z.namelist())
+    entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
+  for name in ("jaxstyle/configs/default.py", "jaxstyle/configs/experiments/h19_beta.py",
+               "jaxstyle/scripts/texture.py", "jaxstyle/synthesis.py"):
+    assert name in names
+  assert "jaxstyle-texture = jaxstyle.scripts.texture:run" in entry_points
+
+  # Installed alone into a directory; the dependencies come from this environment's
+  # site-packages as a plain path. `python -S` skips the .pth files, among them the
+  # editable install's finder, so nothing of the clone can be imported.
+  site = tmp_path / "site"
+  _run(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+       str(wheel))
+  env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), sysconfig.get_paths()["purelib"]])}
+  where = _run(sys.executable, "-S", "-c", "import jaxstyle.config as c; print(c.CONFIGS_DIR)",
+               env=env, cwd=tmp_path)
+  assert where.stdout.strip() == str(site / "jaxstyle" / "configs")
+  out = tmp_path / "out"
+  _run(sys.executable, "-S", str(site / "bin" / "jaxstyle-texture"), f"--output_dir={out}",
+       "--config.n_fft=256", "--config.hop_length=64", "--config.bands=8",
+       "--config.net.channels=16", "--config.iterations=4", "--config.phase_iterations=3",
+       "--compilation_cache=", env=env, cwd=tmp_path)
+  assert sorted(os.listdir(out)) == ["example.json", "example.png", "example.wav"]
