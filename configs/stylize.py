@@ -19,5 +19,4 @@ def get_config():
   c.parametrization = "log"
   c.spectrum_weight = 100.0
   c.band_spectrum_weight = c.band_correlation_weight = c.band_modulation_weight = 100.0
-  c.solver = "optax"
   return c

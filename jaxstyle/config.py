@@ -6,6 +6,9 @@ keys and bad values with an `InputError` naming the key.
 
 import functools
 import importlib.resources
+import importlib.util
+import os
+import re
 
 import ml_collections
 
@@ -19,6 +22,31 @@ from jaxstyle.errors import InputError
 # The configs/ directory: beside the package in a clone, inside it (jaxstyle/configs) in
 # a wheel; the scripts' default configs and the experiments live there.
 CONFIGS_DIR = str(importlib.resources.files("jaxstyle.configs"))
+
+
+def shipped() -> list[str]:
+  """The names of the shipped configs: `configs/NAME.py`, sorted."""
+  return sorted(f[:-3] for f in os.listdir(CONFIGS_DIR)
+                if f.endswith(".py") and not f.startswith("_"))
+
+
+def load(path_or_name: str) -> ml_collections.ConfigDict:
+  """`get_config()` of a config file (unchecked): a path, or a shipped config's name
+  (`default`, `texture`, `stylize`, ...; see `shipped()`).
+
+  Raises:
+    InputError: no such file or shipped config.
+  """
+  path = path_or_name
+  if not os.path.isfile(path):
+    if not re.fullmatch(r"\w+", path_or_name) or path_or_name not in shipped():
+      raise InputError(f"config file not found: {path_or_name!r} (shipped configs: "
+                       f"{', '.join(shipped())})")
+    path = os.path.join(CONFIGS_DIR, f"{path_or_name}.py")
+  spec = importlib.util.spec_from_file_location("jaxstyle_loaded_config", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
 
 
 def base() -> ml_collections.ConfigDict:
@@ -85,7 +113,9 @@ def base() -> ml_collections.ConfigDict:
   c.diversity_window = 20  # ... of this many frames
   c.diversity_threshold = 0.5  # ... whose mean frame cosine similarity passes this
   # Optimiser.
-  c.solver = "jaxopt"  # jaxopt | optax
+  # optax (L-BFGS, the default) | jaxopt (archived upstream; the `jaxopt` extra). Equal
+  # or lower losses per iteration on the papers' and jaxstyle's objectives (BUILD.md).
+  c.solver = "optax"
   c.iterations = 100  # L-BFGS iterations (each may evaluate the loss several times)
   c.history_size = 10  # L-BFGS memory
   # Stop early after this many iterations in a row that each lower the best loss by
@@ -125,7 +155,6 @@ def texture() -> ml_collections.ConfigDict:
   c.modulation_weight = 1000.0
   c.modulation_lags = 86  # 86 x 128 / 22050 Hz: 0.5 s
   c.band_spectrum_weight = c.band_correlation_weight = c.band_modulation_weight = 1000.0
-  c.solver = "optax"  # jaxopt's zoom line search stalls on the correlation term (BUILD.md)
   c.iterations = 250
   c.log_every = 25
   return c
@@ -219,6 +248,8 @@ def check(c: ml_collections.ConfigDict) -> None:
     value = functools.reduce(getattr, key.split("."), c)
     if value not in allowed:
       raise InputError(f"config.{key} must be one of {allowed}, got {value!r}")
+  if c.solver == "jaxopt":
+    optimize.jaxopt_module()
   positive = {"sample_rate": c.sample_rate, "n_fft": c.n_fft, "hop_length": c.hop_length,
               "log_max": c.log_max, "iterations": c.iterations, "history_size": c.history_size,
               "log_every": c.log_every, "net.stacks": c.net.stacks, "cqt_bins": c.cqt_bins,

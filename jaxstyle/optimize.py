@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 from absl import logging
 import jax
 import jax.numpy as jnp
-import jaxopt
 import optax
+
+from jaxstyle.errors import InputError
 
 SOLVERS = ("jaxopt", "optax")
 
@@ -39,6 +40,16 @@ class Solver(NamedTuple):
   step: Callable[..., Any]
 
 
+def jaxopt_module():
+  """The jaxopt module, imported only when chosen: an optional extra, archived upstream."""
+  try:
+    import jaxopt
+  except ImportError:
+    raise InputError("config.solver=jaxopt needs jaxopt, an optional extra: "
+                     "pip install 'jaxstyle[jaxopt]' (or use solver=optax)") from None
+  return jaxopt
+
+
 @functools.cache
 def lbfgs(fun: Callable[..., Any], *, solver: str = "jaxopt", history_size: int = 10) -> Solver:
   """L-BFGS for `fun(x, *args) -> (scalar value, aux)`; cached per `fun`, so hashable.
@@ -47,7 +58,7 @@ def lbfgs(fun: Callable[..., Any], *, solver: str = "jaxopt", history_size: int 
   gradient) to report `aux` at the new iterate; its line search does not carry it.
   """
   if solver == "jaxopt":
-    impl = jaxopt.LBFGS(fun=fun, has_aux=True, history_size=history_size)
+    impl = jaxopt_module().LBFGS(fun=fun, has_aux=True, history_size=history_size)
 
     def init(x, *args):
       state = impl.init_state(x, *args)

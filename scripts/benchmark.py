@@ -3,6 +3,7 @@
   python scripts/benchmark.py --output=bench.json            # A-E, ~15 min on 2 cores
   python scripts/benchmark.py --quick --output=/tmp/b.json    # D, E; under 3 minutes
   python scripts/benchmark.py --torch_python=/tmp/torchenv/bin/python --output=bench.json
+  python scripts/benchmark.py --solvers --output=solvers.json  # optax vs jaxopt L-BFGS
 
 For each setting (A-E, see jaxstyle/benchmark.py): compile time, seconds per loss +
 gradient evaluation (median after warm-up), the work done as GFLOP/s and as a
@@ -54,6 +55,11 @@ flags.DEFINE_string("peer", os.path.join(ROOT, "..", "shared", "peers", "torch_r
 flags.DEFINE_string("audio", os.path.join(ROOT, "..", "shared", "audio", "piano.wav"),
                     "A real recording for the Griffin-Lim comparison (first 5 s); procedural "
                     "audio if missing.")
+flags.DEFINE_bool("solvers", False, "Instead of the speed benchmark: optax vs jaxopt L-BFGS "
+                  "on the papers' texture and style transfer and on jaxstyle's texture configs "
+                  "(loss after a fixed number of iterations, seconds, evaluations per "
+                  "iteration; jaxstyle/benchmark.py solver_cases). About 25 minutes on 2 cores.")
+flags.DEFINE_integer("solver_iterations", 50, "Iterations of the papers' cases in --solvers.")
 flags.DEFINE_string("child", None, "Internal: time one setting in this process.")
 FLAGS = flags.FLAGS
 
@@ -69,6 +75,17 @@ def _torch_python():
 def main(argv):
   del argv
   pipeline.keep_freed_memory()
+  if FLAGS.solvers:
+    out = {}
+    for name, (c, iterations, style, content) in benchmark.solver_cases(
+        paper_iterations=FLAGS.solver_iterations).items():
+      print(f"{name}: {iterations} iterations per solver", flush=True)
+      out[name] = benchmark.solver_comparison(c, style=style, content=content,
+                                              iterations=iterations)
+    with audio.atomic_path(FLAGS.output) as tmp, open(tmp, "w") as f:
+      json.dump(out, f, indent=1)
+    print(benchmark.solver_table(out))
+    return
   if FLAGS.child == "sweep":
     sizes = dict(jobs=4, iterations=5, seconds=1.0) if FLAGS.quick else {}
     print("RESULT " + json.dumps(benchmark.sweep_throughput(**sizes)))

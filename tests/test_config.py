@@ -2,6 +2,7 @@
 
 import glob
 import os
+import sys
 
 import ml_collections
 from ml_collections import config_flags  # noqa: F401  (the loader the scripts use)
@@ -93,3 +94,14 @@ def test_unknown_keys():
   with pytest.raises(InputError, match="iterationz, net.chanels"):
     config.check(c)
   assert isinstance(c, ml_collections.ConfigDict)
+
+
+def test_jaxopt_is_an_optional_extra_named_when_missing(monkeypatch):
+  c = config.base()
+  c.solver = "jaxopt"
+  config.check(c)  # installed with the test extra
+  monkeypatch.setitem(sys.modules, "jaxopt", None)  # as if not installed: import fails
+  with pytest.raises(InputError, match=r"pip install 'jaxstyle\[jaxopt\]'"):
+    config.check(c)
+  c.solver = "optax"
+  config.check(c)
