@@ -14,7 +14,6 @@ import ast
 from collections.abc import Callable, Mapping, Sequence
 import dataclasses
 import functools
-import importlib.util
 import json
 import os
 import time
@@ -200,10 +199,7 @@ def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
   path, *overrides = spec.split(":")
   if not os.path.isfile(path):
     raise InputError(f"config file not found: {path}")
-  module_spec = importlib.util.spec_from_file_location("jaxstyle_method_config", path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  c = module.get_config()
+  c = config_lib.load(path)
   for item in overrides:
     key, sep, value = item.partition("=")
     if not sep:
@@ -228,7 +224,7 @@ def write(report: Mapping, output_dir: str, *, command: str, sample_rate_hz: int
   display.sample_rate = sample_rate_hz
   for name, sounds in report["audio"].items():
     for method, y in sounds.items():
-      audio.save_wav(os.path.join(output_dir, name, f"{method}.wav"), y,
+      audio.save(os.path.join(output_dir, name, f"{method}.wav"), y,
                      sample_rate=sample_rate_hz)
   panels = [(f"{name}: {method}", frontend.analyze(y, display), display)
             for name, sounds in report["audio"].items() for method, y in sounds.items()]

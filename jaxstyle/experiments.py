@@ -31,7 +31,6 @@ variant, writing `VARIANT.wav`, `.png`, `.json` into the output directory), then
 from collections.abc import Mapping, Sequence
 import csv
 import functools
-import importlib.util
 import json
 import os
 import re
@@ -90,10 +89,7 @@ def load(name: str) -> ml_collections.ConfigDict:
   path = os.path.join(EXPERIMENTS_DIR, f"{name}.py")
   if not _NAME.fullmatch(name) or not os.path.isfile(path):
     raise InputError(f"unknown experiment {name!r}; experiments: {', '.join(names())}")
-  spec = importlib.util.spec_from_file_location(f"jaxstyle_experiment_{name}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  e = module.get_config()
+  e = config_lib.load(path)
   _check_definition(e, name)
   e.name = name
   return e
@@ -234,7 +230,7 @@ def _write_training_set(root: str, *, sample_rate: int, clip_seconds: float) -> 
       for i in range(2):
         filename = f"{fold}-{sound}-{i}.wav"
         y = SOUNDS[sound](seconds=clip_seconds, sample_rate=sample_rate, seed=10 * fold + i)
-        audio.save_wav(os.path.join(root, train.AUDIO_DIR, filename), y,
+        audio.save(os.path.join(root, train.AUDIO_DIR, filename), y,
                        sample_rate=sample_rate)
         rows.append({"filename": filename, "fold": fold, "target": target, "category": sound})
   with audio.atomic_path(os.path.join(root, train.CSV_PATH)) as tmp, open(tmp, "w",
@@ -287,7 +283,7 @@ def _write_sounds(e: ml_collections.ConfigDict, sounds: Sequence[str], *, output
   seconds, rate = (e.quick.seconds if quick else e.seconds), e.base.sample_rate
   paths = {s: os.path.join(output_dir, "inputs", f"{s}.wav") for s in sounds}
   for sound, path in paths.items():
-    audio.save_wav(path, SOUNDS[sound](seconds=seconds, sample_rate=rate), sample_rate=rate)
+    audio.save(path, SOUNDS[sound](seconds=seconds, sample_rate=rate), sample_rate=rate)
   return paths
 
 

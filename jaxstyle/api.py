@@ -1,0 +1,91 @@
+"""Audio in, audio out: the calls a notebook or another program needs (`import jaxstyle`).
+
+  import jaxstyle
+  style = jaxstyle.load_audio("rain.wav")                # [samples] at 22050 Hz
+  y = jaxstyle.texture(style, seconds=10)               # [samples], configs/default.py
+  c = jaxstyle.load_config("texture")                   # the full texture objective
+  y = jaxstyle.texture(style, c, seconds=10, seed=1)
+  y = jaxstyle.stylize(content, style)                  # configs/stylize.py
+
+Waveforms are mono float32 numpy arrays at the config's `sample_rate`. Nothing here
+writes a file; `jaxstyle.pipeline` (behind the scripts) does, with plots and measures.
+"""
+
+from collections.abc import Sequence
+
+import ml_collections
+import numpy as np
+
+from jaxstyle import audio
+from jaxstyle import config as config_lib
+from jaxstyle import frontend
+from jaxstyle import spectral
+from jaxstyle import synthesis
+from jaxstyle.errors import InputError
+
+load_config = config_lib.load
+
+
+def load_audio(path: str, *, sample_rate: int = 22050, offset_s: float = 0.0,
+               duration_s: float | None = None) -> np.ndarray:
+  """A checked mono waveform `[samples]` from a file, resampled to `sample_rate` Hz:
+  the part from `offset_s` seconds, `duration_s` long (default: to the end).
+
+  Raises:
+    InputError: a missing, unreadable, silent or non-finite file; an offset past its end.
+  """
+  y = audio.load(path, sample_rate=sample_rate, offset_s=offset_s, duration_s=duration_s)
+  return audio.check(y, name=path, n_fft=1)
+
+
+def _checked(y, name: str, c: ml_collections.ConfigDict) -> np.ndarray:
+  y = np.asarray(y, np.float32)
+  if y.ndim != 1:
+    raise InputError(f"{name} must be a mono waveform [samples], got shape {y.shape}")
+  return audio.check(y, name=name, n_fft=c.n_fft)
+
+
+def _render(c, style, content, n_samples: int, seed: int) -> np.ndarray:
+  n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
+  result = synthesis.synthesize(
+      c, style=[frontend.analyze(y, c) for y in style], n_frames=n_frames, n_samples=n_samples,
+      content=None if content is None else frontend.analyze(content, c), seed=seed)
+  return frontend.render(result, c, length=n_samples, seed=seed)[0]
+
+
+def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDict | None = None,
+            *, seconds: float | None = None, seed: int = 0) -> np.ndarray:
+  """A texture `[samples]` with the statistics of `style`.
+
+  Args:
+    style: a waveform `[samples]` at `c.sample_rate`, or a list of them (one target
+      mixing their statistics).
+    c: a config (default: `load_config("default")`, a small fast net).
+    seconds: output length (default: the longest style clip).
+    seed: seed of the noise init and the phase reconstruction.
+
+  Raises:
+    InputError: bad audio (not mono, too short, silent, non-finite), a bad config, or
+      an output shorter than one frame.
+  """
+  c = load_config("default") if c is None else c
+  config_lib.check(c)
+  clips = [style] if np.ndim(style) == 1 else list(style)
+  clips = [_checked(y, f"style {i}", c) for i, y in enumerate(clips)]
+  n_samples = max(y.size for y in clips) if seconds is None else int(round(seconds * c.sample_rate))
+  if n_samples < c.n_fft:
+    raise InputError(f"seconds={seconds} is too short: at least one frame "
+                     f"({c.n_fft / c.sample_rate:.3f} s) is needed")
+  return _render(c, clips, None, n_samples, seed)
+
+
+def stylize(content: np.ndarray, style: np.ndarray, c: ml_collections.ConfigDict | None = None,
+            *, seed: int = 0) -> np.ndarray:
+  """`content` `[samples]` in the texture of `style` `[samples]`; as long as `content`.
+
+  `c` defaults to `load_config("stylize")`. Raises `InputError` as `texture` does.
+  """
+  c = load_config("stylize") if c is None else c
+  config_lib.check(c)
+  content = _checked(content, "content", c)
+  return _render(c, [_checked(style, "style", c)], content, content.size, seed)
