@@ -7,6 +7,8 @@ never leaves a half-written file behind.
 
 from collections.abc import Iterator
 import contextlib
+import dataclasses
+import math
 import os
 import tempfile
 
@@ -20,16 +22,58 @@ from jaxstyle.errors import InputError
 SILENCE_PEAK = 1e-5
 
 
-def load(path: str, *, sample_rate: int) -> np.ndarray:
+# Output containers (the file extension) and sample formats; ogg is always Vorbis.
+CONTAINERS = ("wav", "flac", "ogg")
+SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+  """How an output file is written: its container, sample format and rate (Hz; 0: the
+  synthesis rate, else resampled with librosa as inputs are). Raises `InputError` for a
+  combination the container cannot hold."""
+
+  container: str = "wav"
+  subtype: str = "PCM_16"
+  rate: int = 0
+
+  def __post_init__(self):
+    if self.container not in CONTAINERS:
+      raise InputError(f"output format must be one of {CONTAINERS}, got {self.container!r}")
+    if self.subtype not in SUBTYPES:
+      raise InputError(f"output subtype must be one of {SUBTYPES}, got {self.subtype!r}")
+    if self.container == "flac" and self.subtype == "FLOAT":
+      raise InputError("flac holds integer samples: use subtype PCM_16 or PCM_24, or wav for FLOAT")
+    if self.container == "ogg" and self.subtype != "PCM_16":
+      raise InputError(f"ogg is Vorbis (lossy), it has no subtype {self.subtype}: leave the "
+                       "subtype at its default")
+    if self.rate and not 1000 <= self.rate <= 384000:
+      raise InputError(f"output rate must be 0 (the synthesis rate) or 1000-384000 Hz, "
+                       f"got {self.rate}")
+
+
+def load(path: str, *, sample_rate: int, offset_s: float = 0.0,
+         duration_s: float | None = None) -> np.ndarray:
   """Reads wav / flac / ogg / mp3 (any rate, any channels) as mono `[samples]` float32.
 
-  Channels are averaged and the signal is resampled to `sample_rate` Hz.
-  Raises `InputError` for a missing or unreadable file.
+  Only the part from `offset_s` seconds, `duration_s` long (default: to the end), is
+  read. Channels are averaged and the signal is resampled to `sample_rate` Hz.
+  Raises `InputError` for a missing or unreadable file, or an offset past its end.
   """
   if not os.path.isfile(path):
     raise InputError(f"audio file not found: {path}")
+  if not (math.isfinite(offset_s) and offset_s >= 0):
+    raise InputError(f"the offset must be a non-negative number of seconds, got {offset_s}")
+  if duration_s is not None and not duration_s > 0:
+    raise InputError(f"the clip length must be positive, got {duration_s} s")
   try:
-    y, rate = sf.read(path, dtype="float32", always_2d=True)
+    info = sf.info(path)
+    start = int(round(offset_s * info.samplerate))
+    if start >= max(info.frames, 1):
+      raise InputError(f"{path}: offset {offset_s} s is past its end "
+                       f"({info.frames / info.samplerate:.2f} s)")
+    frames = -1 if duration_s is None else int(round(duration_s * info.samplerate))
+    y, rate = sf.read(path, start=start, frames=frames, dtype="float32", always_2d=True)
   except (sf.LibsndfileError, RuntimeError, TypeError) as e:
     raise InputError(f"cannot read audio file {path} (corrupt or unsupported format): "
                      f"{e}") from None
@@ -77,11 +121,21 @@ def atomic_path(path: str) -> Iterator[str]:
       os.remove(tmp)
 
 
-def save_wav(path: str, y: np.ndarray, *, sample_rate: int) -> None:
-  """Writes mono `[samples]` as 16-bit PCM WAV, atomically; peaks above 1 are scaled."""
+WAV = Output()  # 16-bit PCM WAV at the synthesis rate: the default
+
+
+def save(path: str, y: np.ndarray, *, sample_rate: int, output: Output = WAV) -> None:
+  """Writes mono `[samples]` at `sample_rate` Hz as `output` says, atomically; peaks
+  above 1 are scaled. `path` ends in `.` + `output.container`."""
+  if not path.endswith("." + output.container):
+    raise ValueError(f"{path} does not end in .{output.container}")
   y = np.asarray(y, np.float32)
+  if output.rate and output.rate != sample_rate:
+    y = librosa.resample(y, orig_sr=sample_rate, target_sr=output.rate)
+    sample_rate = output.rate
   peak = float(np.max(np.abs(y))) if y.size else 0.0
   if peak > 1.0:
     y = y / peak
   with atomic_path(path) as tmp:
-    sf.write(tmp, y, sample_rate, subtype="PCM_16", format="WAV")
+    sf.write(tmp, y, sample_rate, format=output.container.upper(),
+             subtype="VORBIS" if output.container == "ogg" else output.subtype)

@@ -7,6 +7,7 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from jaxstyle import audio
 from jaxstyle import config
 from jaxstyle import pipeline
 from jaxstyle.errors import InputError
@@ -46,7 +47,18 @@ def define_flags(*, content: bool) -> None:
                      "Seconds of output. Texture: default the longest style clip; any length "
                      "for net.orientation=freq or 2d, the style's length for time. Style "
                      "transfer: the content is cut to this length (default: all of it).")
-  flags.DEFINE_string("output_dir", "out", "Directory for NAME.wav, NAME.png and NAME.json.")
+  flags.DEFINE_float("offset", 0.0, "Seconds into each style file where the part used starts.",
+                     lower_bound=0.0)
+  flags.DEFINE_float("clip_s", None, "Seconds of each style file used, from --offset (default: "
+                     "to its end): pick the part of a long recording to take the style from.")
+  flags.DEFINE_string("output_dir", "out", "Directory for NAME.wav (or .flac, .ogg), NAME.png "
+                      "and NAME.json.")
+  flags.DEFINE_enum("format", "wav", audio.CONTAINERS, "Container of the output audio: wav, "
+                    "flac (lossless, smaller) or ogg (Vorbis, lossy).")
+  flags.DEFINE_enum("subtype", "PCM_16", audio.SUBTYPES, "Sample format of the output: 16- or "
+                    "24-bit integers, or 32-bit float (wav only); ogg is Vorbis and takes none.")
+  flags.DEFINE_integer("output_rate", 0, "Sample rate (Hz) of the output file, resampled with "
+                       "librosa from the config's sample_rate; 0: the config's.", lower_bound=0)
   flags.DEFINE_string("name", None, "Output file stem (default: from the input file names).")
   flags.DEFINE_integer("seed", 0, "Seed of the noise init and of Griffin-Lim's initial phases "
                        "(the network's weights use config.net.seed).")
@@ -85,9 +97,12 @@ def main(argv: list[str]) -> int:
   f = flags.FLAGS
   if f.compilation_cache:
     pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
-  kwargs = dict(style_paths=f.style, content_path=f["content"].value if "content" in f else None,
-                duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed)
   try:
+    kwargs = dict(style_paths=f.style,
+                  content_path=f["content"].value if "content" in f else None,
+                  duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed,
+                  offset_s=f.offset, clip_s=f.clip_s,
+                  output=audio.Output(f.format, f.subtype, f.output_rate))
     if f.batch > 1 or f.config.batch_styles:
       pipeline.run_batch(f.config, batch=f.batch, **kwargs)
     else:

@@ -65,10 +65,9 @@ def keep_freed_memory() -> bool:
       (m_arena_max, 1), (m_mmap_max, 0), (m_trim_threshold, 2**31 - 1)))
 
 
-def _clip(path: str, c: ml_collections.ConfigDict, max_seconds: float | None = None) -> np.ndarray:
-  y = audio.load(path, sample_rate=c.sample_rate)
-  if max_seconds is not None:
-    y = y[: int(round(max_seconds * c.sample_rate))]
+def _clip(path: str, c: ml_collections.ConfigDict, *, offset_s: float = 0.0,
+          max_seconds: float | None = None) -> np.ndarray:
+  y = audio.load(path, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=max_seconds)
   return audio.check(y, name=path, n_fft=c.n_fft)
 
 
@@ -126,10 +125,11 @@ class _Inputs:
 
 
 def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
-            content_path: str | None, duration_s: float | None,
-            shortest: bool = False) -> _Inputs:
+            content_path: str | None, duration_s: float | None, shortest: bool = False,
+            offset_s: float = 0.0, clip_s: float | None = None) -> _Inputs:
   """Loads and checks the audio of one synthesis (or, for `run_batch`, of its targets).
 
+  Of each style file, the part from `offset_s`, `clip_s` long (default: to the end).
   The output is `duration_s` long, else as the content, else as the longest style
   clip (the shortest if `shortest`).
   """
@@ -141,9 +141,9 @@ def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   elif not all(p.strip() for p in style_paths):
     raise InputError(f"--style={','.join(style_paths)} holds an empty file name")
   else:
-    styles = [_clip(p, c) for p in style_paths]
+    styles = [_clip(p, c, offset_s=offset_s, max_seconds=clip_s) for p in style_paths]
     style_names = list(style_paths)
-  content = None if content_path is None else _clip(content_path, c, duration_s)
+  content = None if content_path is None else _clip(content_path, c, max_seconds=duration_s)
   if content is not None and duration_s is not None and content.size < _samples(duration_s, c):
     raise InputError(f"--duration={duration_s} s is longer than the content "
                      f"({content.size / c.sample_rate:.2f} s)")
@@ -169,12 +169,13 @@ def _log_inputs(inputs: _Inputs, c: ml_collections.ConfigDict) -> None:
 
 def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Result, *, name: str,
             seed: int, output_dir: str, seconds: dict[str, float], plot: bool = True,
-            extra: dict | None = None) -> dict:
+            extra: dict | None = None, output: audio.Output = audio.WAV) -> dict:
   """Phase reconstruction, quality measures and the files of one synthesis.
 
-  Writes `<name>.wav`, `<name>.png` (if `plot`) and `<name>.json` atomically, the JSON
-  last. `seconds` (compile, synthesis, ...) go into the record, with `phase` and
-  `total` (its value plus the time spent here) added; `extra` is merged into it.
+  Writes the audio `<name>.wav` (or the container of `output`), `<name>.png` (if
+  `plot`) and `<name>.json` atomically, the JSON last. `seconds` (compile, synthesis,
+  ...) go into the record, with `phase` and `total` (its value plus the time spent
+  here) added; `extra` is merged into it.
   Returns the record.
   """
   t0 = time.perf_counter()
@@ -198,6 +199,8 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
       "seed": seed,
       "sample_rate": c.sample_rate,
       "duration_s": inputs.n_samples / c.sample_rate,
+      "output": {"file": f"{name}.{output.container}", "format": output.container,
+                 "subtype": output.subtype, "sample_rate": output.rate or c.sample_rate},
       "config": c.to_dict(),
       "initial_losses": {k: v[0] for k, v in history.items() if k not in ("iteration", "seconds")},
       "final_losses": {k: v[best] for k, v in history.items() if k != "seconds"},
@@ -209,12 +212,12 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
       "history": history,
       **(extra or {}),
   }
-  exts = ("wav", "png", "json") if plot else ("wav", "json")
+  exts = (output.container, "png", "json") if plot else (output.container, "json")
   paths = {ext: os.path.join(output_dir, f"{name}.{ext}") for ext in exts}
   with contextlib.ExitStack() as stack:
     # Entered JSON first, so renamed last: a JSON present means the others are too.
     tmp = {ext: stack.enter_context(audio.atomic_path(paths[ext])) for ext in reversed(exts)}
-    audio.save_wav(tmp["wav"], wave, sample_rate=c.sample_rate)
+    audio.save(tmp[output.container], wave, sample_rate=c.sample_rate, output=output)
     if plot:
       panels = [(f"style: {os.path.basename(n)}", s)
                 for n, s in zip(inputs.style_names, inputs.style_specs, strict=True)]
@@ -237,6 +240,9 @@ def run(
     output_dir: str,
     name: str | None = None,
     seed: int = 0,
+    offset_s: float = 0.0,
+    clip_s: float | None = None,
+    output: audio.Output = audio.WAV,
 ) -> dict:
   """Texture synthesis (no `content_path`) or style transfer, written to `output_dir`.
 
@@ -250,13 +256,17 @@ def run(
     output_dir: where `<name>.wav`, `<name>.png` and `<name>.json` go.
     name: output file stem (default from the input file names).
     seed: seed of the noise init and of Griffin-Lim's initial phases.
+    offset_s, clip_s: the part of each style file used: from `offset_s` seconds,
+      `clip_s` long (default: to its end).
+    output: the audio file's container, sample format and rate.
 
   Returns:
     The JSON record that was written.
   """
   start = time.perf_counter()
   config_lib.check(c)
-  inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s)
+  inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s,
+                   offset_s=offset_s, clip_s=clip_s)
   _log_inputs(inputs, c)
   t0 = time.perf_counter()
   result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
@@ -264,7 +274,7 @@ def run(
   seconds = {"compile": result.compile_seconds, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return _finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
-                 seconds=seconds)
+                 seconds=seconds, output=output)
 
 
 def run_batch(
@@ -277,6 +287,9 @@ def run_batch(
     name: str | None = None,
     seed: int = 0,
     batch: int = 1,
+    offset_s: float = 0.0,
+    clip_s: float | None = None,
+    output: audio.Output = audio.WAV,
 ) -> list[dict]:
   """Several syntheses in one compiled program (`jaxstyle.sweep.synthesize_batch`).
 
@@ -293,7 +306,8 @@ def run_batch(
 
   Args:
     c: config (checked here).
-    style_paths, content_path, duration_s, output_dir, seed: as `run`.
+    style_paths, content_path, duration_s, output_dir, seed, offset_s, clip_s, output:
+      as `run`.
     name: output stem (default from the input file names); with `c.batch_styles`,
       a prefix to each style's stem.
     batch: seeds per target.
@@ -306,7 +320,7 @@ def run_batch(
   if batch < 1:
     raise InputError(f"--batch must be at least 1, got {batch}")
   inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s,
-                   shortest=c.batch_styles)
+                   shortest=c.batch_styles, offset_s=offset_s, clip_s=clip_s)
   targets = [inputs]
   if c.batch_styles:
     targets = [dataclasses.replace(inputs, styles=[y], style_names=[n], style_specs=[s])
@@ -335,7 +349,7 @@ def run_batch(
   seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
              "jobs": len(jobs), "total": (time.perf_counter() - start) / len(jobs)}
   return [_finish(c, target, result, name=job_name, seed=job.seed, output_dir=output_dir,
-                  seconds=seconds)
+                  seconds=seconds, output=output)
           for job, target, result, job_name in zip(
               jobs, [t for t in targets for _ in range(batch)], results, names, strict=True)]
 

@@ -71,9 +71,28 @@ def test_stylize_script(tmp_path):
   assert -1 <= record["quality"]["content"]["onset_correlation"] <= 1
 
 
+def test_texture_script_formats_and_a_part_of_the_style(tmp_path):
+  style = examples.birds_and_rain(seconds=2.0, seed=1)
+  a = _wav(tmp_path / "a.wav", style)
+  out = tmp_path / "out"
+  p = _script("texture.py", f"--style={a}", "--offset=0.5", "--clip_s=1.0", "--format=flac",
+              "--subtype=PCM_24", "--output_rate=16000", f"--output_dir={out}", *TINY)
+  assert p.returncode == 0, p.stderr
+  assert sorted(os.listdir(out)) == ["a.flac", "a.json", "a.png"]
+  info = sf.info(str(out / "a.flac"))
+  assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_24", 16000)
+  assert abs(info.duration - 1.0) < 0.01  # as long as the part of the style used
+  with open(out / "a.json") as f:
+    record = json.load(f)
+  assert record["output"] == {"file": "a.flac", "format": "flac", "subtype": "PCM_24",
+                              "sample_rate": 16000}
+  assert abs(record["duration_s"] - 1.0) < 0.01
+
+
 def test_help_explains_every_flag():
   p = _script("texture.py", "--helpshort")
-  for flag in ("--style", "--duration", "--output_dir", "--seed", "--name", "--config"):
+  for flag in ("--style", "--duration", "--output_dir", "--seed", "--name", "--config",
+               "--offset", "--clip_s", "--format", "--subtype", "--output_rate"):
     assert flag in p.stdout
 
 
@@ -85,9 +104,16 @@ def test_help_explains_every_flag():
     (["--config.net.no_such_key=1"], "--config.net.no_such_key"),
     (["--style=,"], "empty file name"),
     (["--duration=1e12"], "shorter --duration"),
+    (["--style=STYLE", "--offset=5"], "past its end"),
+    (["--style=STYLE", "--clip_s=0.001"], "too short"),
+    (["--format=flac", "--subtype=FLOAT"], "integer samples"),
+    (["--format=ogg", "--subtype=PCM_24"], "Vorbis"),
+    (["--output_rate=50"], "output rate"),
 ])
 def test_script_bad_input_is_one_error_line(tmp_path, args, message):
   out = tmp_path / "out"
+  style = _wav(tmp_path / "style.wav", examples.tones(seconds=1.0, seed=5))
+  args = [a.replace("STYLE", style) for a in args]
   p = _script("texture.py", f"--output_dir={out}", *TINY, *args)
   assert p.returncode != 0
   assert message in p.stderr and "Traceback" not in p.stderr
