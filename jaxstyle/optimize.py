@@ -44,9 +44,9 @@ def jaxopt_module():
   """The jaxopt module, imported only when chosen: an optional extra, archived upstream."""
   try:
     import jaxopt
-  except ImportError:
-    raise InputError("config.solver=jaxopt needs jaxopt, an optional extra: "
-                     "pip install 'jaxstyle[jaxopt]' (or use solver=optax)") from None
+  except ImportError as e:
+    raise InputError(f"config.solver=jaxopt needs jaxopt, an optional extra, which failed to "
+                     f"import ({e}): pip install 'jaxstyle[jaxopt]', or use solver=optax") from None
   return jaxopt
 
 
