@@ -124,9 +124,23 @@ def fft_conv(x: jnp.ndarray, spectral: jnp.ndarray, kernel_size: int) -> jnp.nda
   xp = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [(lo, n * hop + k - 1 - lo - t), (0, 0)])
   frames = xp[..., jnp.arange(n)[:, None] * hop + jnp.arange(block), :]  # [..., n, block, C]
   xf = jnp.fft.rfft(frames, axis=-2)  # [..., n, bins, C]
-  yf = jnp.einsum("...nbc,bcf->...nbf", xf, spectral)
+  yf = jax.lax.platform_dependent(xf, spectral, cpu=_per_bin_product, default=_as_real_products)
   out = jnp.fft.irfft(yf, n=block, axis=-2)[..., :hop, :]  # [..., n, hop, F]
   return out.reshape(*out.shape[:-3], n * hop, out.shape[-1])[..., :t, :]
+
+
+def _per_bin_product(xf: jnp.ndarray, spectral: jnp.ndarray) -> jnp.ndarray:
+  """`[..., n, bins, C] x [bins, C, F] -> [..., n, bins, F]`, complex, per bin."""
+  return jnp.einsum("...nbc,bcf->...nbf", xf, spectral)
+
+
+def _as_real_products(xf: jnp.ndarray, spectral: jnp.ndarray) -> jnp.ndarray:
+  """`_per_bin_product` as four real products, for accelerators: XLA's GPU backend may
+  refuse complex matrix products ("BlasLt is unavailable": jax 0.11.2, CUDA 13, H100).
+  XLA's CPU backend runs the complex product at least 1.85x faster (BUILD.md)."""
+  a, b, c, d = xf.real, xf.imag, spectral.real, spectral.imag
+  return jax.lax.complex(_per_bin_product(a, c) - _per_bin_product(b, d),
+                         _per_bin_product(a, d) + _per_bin_product(b, c))
 
 
 def with_spectral_kernels(variables: dict, depth: int) -> dict:

@@ -25,6 +25,10 @@ import statistics
 import subprocess
 import sys
 
+# The parent and each child process time work on the same device: none may take most
+# of a GPU's memory up front, as JAX does by default.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
 from absl import app
 from absl import flags
 import numpy as np
@@ -119,6 +123,9 @@ def main(argv):
           f"{k} {v[-1]['eval_median_s' if k == 'jax' else 'closure_median_s']:.3f}s"
           for k, v in runs.items() if v and v[-1]), flush=True)
     jax_runs = [r for r in runs["jax"] if r]
+    if not jax_runs:
+      out["settings"][name] = {"failed": "every JAX run failed (its error is above)"}
+      continue
     res = dict(jax_runs[-1])
     res["eval_median_s"] = statistics.median(r["eval_median_s"] for r in jax_runs)
     res["gflops"] = res["work_gflop"] / res["eval_median_s"]
@@ -160,6 +167,9 @@ def table(out):
     def fmt(k, f="{:.2f}", r=r):
       return f.format(r[k]) if k in r else "-"
 
+    if "failed" in r:
+      rows.append(f"| {name} | {r['failed']} |" + " |" * 9)
+      continue
     rows.append(f"| {name} | {r['shape'][0]}x{r['shape'][1]} | {r['compile_s']:.1f} | "
                 f"{r['eval_median_s']:.3f} | {r['gflops']:.0f} | "
                 f"{r['fraction_of_matmul_peak']:.0%} | {r['peak_rss_mb']:.0f} | "

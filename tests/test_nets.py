@@ -130,3 +130,14 @@ def test_multi_width_conv_is_its_branches_side_by_side():
     want = jax.lax.conv_general_dilated(x, w, (1,), [(pad, pad)],
                                         dimension_numbers=("NWC", "WIO", "NWC")) + conv[k]["bias"]
     np.testing.assert_allclose(got[..., lo:hi], want, rtol=1e-5, atol=1e-5)
+
+
+def test_the_accelerator_form_of_the_fft_products_equals_the_complex_one():
+  """`fft_conv` runs its per-bin product as four real ones off CPU; the suite runs on
+  CPU, so compare that form with the complex product directly."""
+  k = jax.random.split(jax.random.key(0), 4)
+  xf = jax.lax.complex(*(jax.random.normal(i, (2, 3, 5, 4)) for i in k[:2]))
+  s = jax.lax.complex(*(jax.random.normal(i, (5, 4, 6)) for i in k[2:]))
+  want = np.einsum("...nbc,bcf->...nbf", np.asarray(xf), np.asarray(s))
+  np.testing.assert_allclose(nets._as_real_products(xf, s), want, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(nets._per_bin_product(xf, s), want, rtol=1e-5, atol=1e-5)
