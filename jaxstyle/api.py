@@ -19,7 +19,6 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import config as config_lib
 from jaxstyle import frontend
-from jaxstyle import spectral
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
@@ -46,7 +45,7 @@ def _checked(y, name: str, c: ml_collections.ConfigDict) -> np.ndarray:
 
 
 def _render(c, style, content, n_samples: int, seed: int) -> np.ndarray:
-  n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
+  n_frames, n_samples = synthesis.output_length(c, n_samples)
   result = synthesis.synthesize(
       c, style=[frontend.analyze(y, c) for y in style], n_frames=n_frames, n_samples=n_samples,
       content=None if content is None else frontend.analyze(content, c), seed=seed)
@@ -61,7 +60,8 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
     style: a waveform `[samples]` at `c.sample_rate`, or a list of them (one target
       mixing their statistics).
     c: a config (default: `load_config("default")`, a small fast net).
-    seconds: output length (default: the longest style clip).
+    seconds: output length (default: the longest style clip); a `loop` config's is
+      rounded up to a whole ring (`synthesis.output_length`).
     seed: seed of the noise init and the phase reconstruction.
 
   Raises:

@@ -1,6 +1,6 @@
 """Audio files in and out, and the checks that make bad audio fail early and clearly.
 
-Waveforms are mono float32 numpy arrays `[samples]`. Every file is written
+Waveforms are float32 numpy arrays, mono `[samples]` or `[channels, samples]`. Every file is written
 atomically (to a temporary file beside it, then renamed), so a crash or an error
 never leaves a half-written file behind.
 """
@@ -53,11 +53,12 @@ class Output:
 
 
 def load(path: str, *, sample_rate: int, offset_s: float = 0.0,
-         duration_s: float | None = None) -> np.ndarray:
-  """Reads wav / flac / ogg / mp3 (any rate, any channels) as mono `[samples]` float32.
+         duration_s: float | None = None, mono: bool = True) -> np.ndarray:
+  """Reads wav / flac / ogg / mp3 (any rate, any channels) as mono `[samples]` float32
+  (the channels averaged), or with `mono=False` as `[channels, samples]`.
 
   Only the part from `offset_s` seconds, `duration_s` long (default: to the end), is
-  read. Channels are averaged and the signal is resampled to `sample_rate` Hz.
+  read, resampled to `sample_rate` Hz.
   Raises `InputError` for a missing or unreadable file, or an offset past its end.
   """
   if not os.path.isfile(path):
@@ -77,7 +78,7 @@ def load(path: str, *, sample_rate: int, offset_s: float = 0.0,
   except (sf.LibsndfileError, RuntimeError, TypeError) as e:
     raise InputError(f"cannot read audio file {path} (corrupt or unsupported format): "
                      f"{e}") from None
-  y = y.mean(axis=1)
+  y = y.mean(axis=1) if mono else y.T
   if rate != sample_rate and y.size:
     y = librosa.resample(y, orig_sr=rate, target_sr=sample_rate)
   return np.ascontiguousarray(y, dtype=np.float32)
@@ -125,8 +126,8 @@ WAV = Output()  # 16-bit PCM WAV at the synthesis rate: the default
 
 
 def save(path: str, y: np.ndarray, *, sample_rate: int, output: Output = WAV) -> None:
-  """Writes mono `[samples]` at `sample_rate` Hz as `output` says, atomically; peaks
-  above 1 are scaled. `path` ends in `.` + `output.container`."""
+  """Writes `[samples]` or `[channels, samples]` at `sample_rate` Hz as `output` says,
+  atomically; peaks above 1 are scaled. `path` ends in `.` + `output.container`."""
   if not path.endswith("." + output.container):
     raise ValueError(f"{path} does not end in .{output.container}")
   y = np.asarray(y, np.float32)
@@ -137,5 +138,5 @@ def save(path: str, y: np.ndarray, *, sample_rate: int, output: Output = WAV) ->
   if peak > 1.0:
     y = y / peak
   with atomic_path(path) as tmp:
-    sf.write(tmp, y, sample_rate, format=output.container.upper(),
+    sf.write(tmp, y.T, sample_rate, format=output.container.upper(),
              subtype="VORBIS" if output.container == "ogg" else output.subtype)

@@ -43,6 +43,18 @@ def define_flags(*, content: bool) -> None:
                     + ("" if content else " Default: a built-in procedural example sound."))
   if content:
     flags.DEFINE_string("content", None, "Content audio file (required).", required=True)
+  else:
+    flags.DEFINE_bool("loop", False, "Make a seamless loop (sets config.loop): the texture's "
+                      "end runs into its start without a click; its length is rounded up to "
+                      "a multiple of hop_length * 2**net.stacks samples (at most a few tens "
+                      "of ms). The record's quality.seam measures the join. Net orientations "
+                      "freq and 2d, spectrograms stft and cqt_map.")
+    flags.DEFINE_integer("channels", 1, "1: mono; 2: a stereo texture, two textures mixed so "
+                         "that their coherence and level difference in 16 ERB bands follow "
+                         "the stereo style files' (mono styles: a diffuse field, coherence "
+                         "0.8 at 370 Hz, 0 at 1 kHz). Twice the synthesis time; the record's "
+                         "quality.stereo compares the result with its target.",
+                         lower_bound=1, upper_bound=2)
   flags.DEFINE_float("duration", None,
                      "Seconds of output. Texture: default the longest style clip; any length "
                      "for net.orientation=freq or 2d, the style's length for time. Style "
@@ -97,16 +109,22 @@ def main(argv: list[str]) -> int:
   f = flags.FLAGS
   if f.compilation_cache:
     pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
+  if "loop" in f and f.loop:
+    f.config.loop = True
   try:
     kwargs = dict(style_paths=f.style,
                   content_path=f["content"].value if "content" in f else None,
                   duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed,
                   offset_s=f.offset, clip_s=f.clip_s,
                   output=audio.Output(f.format, f.subtype, f.output_rate))
+    channels = f["channels"].value if "channels" in f else 1
     if f.batch > 1 or f.config.batch_styles:
+      if channels > 1:
+        raise InputError("--channels=2 makes one stereo texture at a time: drop --batch and "
+                         "config.batch_styles")
       pipeline.run_batch(f.config, batch=f.batch, **kwargs)
     else:
-      pipeline.run(f.config, **kwargs)
+      pipeline.run(f.config, channels=channels, **kwargs)
   except InputError as e:
     print(f"error: {e}", file=sys.stderr)
     return 1

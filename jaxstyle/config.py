@@ -123,6 +123,10 @@ def base() -> ml_collections.ConfigDict:
   c.stall_iterations = 3
   c.stall_tolerance = 1e-4
   c.log_every = 10  # iterations between progress lines
+  # A seamless loop (scripts/texture.py --loop): the output is a ring, its end running
+  # into its start: circular STFT, convolutions and autocorrelations; textures only, its
+  # length rounded up to a multiple of hop_length * 2**net.stacks.
+  c.loop = False
   # Batches (scripts/texture.py --batch): each style file its own target, not one mixed target.
   c.batch_styles = False
   # Phase reconstruction (fast Griffin-Lim; librosa's for spectrogram=cqt).
@@ -291,6 +295,10 @@ def check(c: ml_collections.ConfigDict) -> None:
     if not isinstance(c.bands, int) or c.bands < 2:
       raise InputError(f"config.bands must be an integer of at least 2, got {c.bands!r}")
     synthesis.band_filters(c.n_fft, c.sample_rate, c.bands)
+  if c.loop and (c.spectrogram == "cqt" or c.net.orientation == "time"):
+    raise InputError("config.loop needs a time axis to wrap: spectrogram=stft or cqt_map and "
+                     f"net.orientation=freq or 2d, got {c.spectrogram!r} and "
+                     f"{c.net.orientation!r}")
   if c.autocorrelation_weight > 0 and c.net.orientation == "time":
     raise InputError("config.autocorrelation_weight: the time orientation has no time axis "
                      "in its features (frames are channels)")

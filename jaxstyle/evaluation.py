@@ -28,13 +28,12 @@ from jaxstyle import config as config_lib
 from jaxstyle import frontend
 from jaxstyle import metrics
 from jaxstyle import plots
-from jaxstyle import spectral
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 # Scores of `score`, lower is better except where noted; the report's columns.
-SCORES = ("stats", "stats_held_out", "log_mel_db", "erb_db", "copy")
+SCORES = ("stats", "stats_held_out", "log_mel_db", "erb_db", "copy", "seam")
 BASELINES = ("held_out", "shaped_noise", "chunk_shuffle")
 
 
@@ -87,8 +86,9 @@ def chunk_shuffle(style: np.ndarray, *, n_samples: int, seed: int, chunk: int) -
 
 def texture(c: ml_collections.ConfigDict, style: np.ndarray, *, n_samples: int,
             seed: int) -> np.ndarray:
-  """A texture `[n_samples]` of config `c` (checked) from the style waveform alone."""
-  n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
+  """A texture `[n_samples]` of config `c` (checked) from the style waveform alone; a
+  loop's length is rounded up (`synthesis.output_length`)."""
+  n_frames, n_samples = synthesis.output_length(c, n_samples)
   result = synthesis.synthesize(c, style=[frontend.analyze(style, c)], n_frames=n_frames,
                                 n_samples=n_samples, seed=seed)
   return frontend.render(result, c, length=n_samples, seed=seed)[0]
@@ -107,7 +107,9 @@ def score(candidate: np.ndarray, *, style: np.ndarray, held_out: np.ndarray,
   stats: `metrics.texture_stats_distance` total against the style excerpt;
   stats_held_out: the same against the held-out excerpt; log_mel_db:
   `metrics.log_mel_distance`; erb_db: `metrics.erb_spectrum_distance` (quiet bands
-  in dB); copy: `metrics.copy_fraction` against the style excerpt.
+  in dB); copy: `metrics.copy_fraction` against the style excerpt; seam: the spectral
+  flux at the wrap of the texture looped, over the interior's 95th percentile
+  (`metrics.seam`; above 1: it clicks or jumps when looped).
   """
   cand, ref, held = unit_rms(candidate), unit_rms(style), unit_rms(held_out)
   kw = dict(sample_rate_hz=sample_rate_hz)
@@ -117,6 +119,7 @@ def score(candidate: np.ndarray, *, style: np.ndarray, held_out: np.ndarray,
       "log_mel_db": metrics.log_mel_distance(ref, cand, **kw),
       "erb_db": metrics.erb_spectrum_distance(ref, cand, **kw),
       "copy": metrics.copy_fraction(ref, cand, **kw)["fraction"],
+      "seam": metrics.seam(cand, **kw)["flux"],
   }
 
 

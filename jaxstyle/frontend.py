@@ -9,6 +9,8 @@
   per octave), `log1p` and scaling; back with `librosa.griffinlim_cqt`.
 
 Spectrograms are `[time, bins]` network-scale numpy arrays, `time = 1 + samples // hop`.
+An output of a `loop` config is a ring (`spectral.stft(..., circular=True)`): `time =
+samples // hop`, and its waveform is rebuilt as a seamless loop.
 """
 
 import jax
@@ -16,7 +18,6 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import cqt
-from jaxstyle import metrics
 from jaxstyle import phase
 from jaxstyle import spectral
 
@@ -63,17 +64,31 @@ def render(result, c: ml_collections.ConfigDict, *, length: int,
   audio = np.zeros(length, np.float32)
   audio[:min(length, result.waveform.size)] = result.waveform[:length]
   mag = np.asarray(spectral.decompress(result.spectrogram, log_max=c.log_max))
-  return audio, metrics.spectral_convergence(mag, audio, n_fft=c.n_fft, hop_length=c.hop_length)
+  return audio, _convergence(mag, audio, c)
+
+
+def _convergence(mag: np.ndarray, audio: np.ndarray, c: ml_collections.ConfigDict) -> float:
+  """`||abs(STFT(audio)) - mag||_F / ||mag||_F` over their common frames, on the ring
+  for a loop."""
+  rebuilt = np.abs(np.asarray(spectral.stft(audio, n_fft=c.n_fft, hop_length=c.hop_length,
+                                            circular=c.loop), np.complex128))
+  t = min(len(rebuilt), len(mag))
+  return float(np.linalg.norm(rebuilt[:t] - mag[:t]) / max(np.linalg.norm(mag[:t]), 1e-30))
 
 
 def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict, *, length: int,
                  seed: int) -> tuple[np.ndarray, float]:
   """Network-scale `[time, bins]` -> (waveform `[length]`, spectral convergence).
 
+  A loop's `length` must be its ring's, `hop_length * time`.
+
   The spectral convergence is measured in the domain that was inverted: the STFT
   magnitude for `stft` and `cqt_map`, the CQT magnitude for `cqt`.
   """
   mag = np.maximum(np.asarray(spectral.decompress(spec, log_max=c.log_max)), 0.0)
+  if c.loop and length != c.hop_length * len(spec):
+    raise ValueError(f"a loop of {len(spec)} frames is {c.hop_length * len(spec)} samples, "
+                     f"not {length}")
   if c.spectrogram == "cqt":
     kw = dict(sample_rate_hz=c.sample_rate, hop_length=c.hop_length, n_bins=c.cqt_bins,
               bins_per_octave=c.cqt_bins_per_octave)
@@ -87,6 +102,6 @@ def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict, *, length: int,
     mag = np.asarray(cqt.from_log_frequency(mag, cqt.log_frequency_inverse(fmap)))
   audio = np.asarray(phase.griffin_lim(
       mag, jax.random.key(seed), n_fft=c.n_fft, hop_length=c.hop_length,
-      n_iter=c.phase_iterations, momentum=c.phase_momentum, length=length, init=c.phase_init))
-  return audio, metrics.spectral_convergence(mag, audio, n_fft=c.n_fft,
-                                             hop_length=c.hop_length)
+      n_iter=c.phase_iterations, momentum=c.phase_momentum, length=length, init=c.phase_init,
+      circular=c.loop))
+  return audio, _convergence(mag, audio, c)

@@ -142,28 +142,35 @@ def correlation_loss(values: jnp.ndarray, target: jnp.ndarray) -> jnp.ndarray:
   return jnp.mean((correlation(values) - target) ** 2)
 
 
-def autocorrelation(features: jnp.ndarray, *, max_lag: int) -> jnp.ndarray:
+def autocorrelation(features: jnp.ndarray, *, max_lag: int,
+                    circular: bool = False) -> jnp.ndarray:
   """Normalised autocorrelation over time of each channel, lags 1..max_lag, `[max_lag, C]`.
 
   After Antognini et al. (2019). Args: `features` `[batch, time, ..., channels]`
   (time is axis 1: the `freq` and `2d` orientations); each channel is centred over
   time, its lag products averaged over the `time - lag` pairs (and the other axes)
-  and divided by its variance. Computed by FFT.
+  and divided by its variance. Computed by FFT. `circular`: time is a ring (a loop),
+  so every lag has `time` pairs, the last steps paired with the first.
   """
   f = jnp.moveaxis(features, 1, 0).reshape(features.shape[1], -1, features.shape[-1])
   t = f.shape[0]
   if not 0 < max_lag < t:
     raise ValueError(f"max_lag must be in [1, {t - 1}] for {t} time steps, got {max_lag}")
   f = f - f.mean(axis=0)
-  spec = jnp.fft.rfft(f, n=2 * t, axis=0)
-  lagged = jnp.fft.irfft(jnp.abs(spec) ** 2, n=2 * t, axis=0)[: max_lag + 1].mean(axis=1)
-  lagged = lagged / (t - jnp.arange(max_lag + 1))[:, None]
+  n = t if circular else 2 * t
+  spec = jnp.fft.rfft(f, n=n, axis=0)
+  lagged = jnp.fft.irfft(jnp.abs(spec) ** 2, n=n, axis=0)[: max_lag + 1].mean(axis=1)
+  pairs = jnp.full(max_lag + 1, t) if circular else t - jnp.arange(max_lag + 1)
+  lagged = lagged / pairs[:, None]
   return lagged[1:] / (lagged[:1] + 1e-8)
 
 
-def autocorrelation_loss(features: jnp.ndarray, target: jnp.ndarray) -> jnp.ndarray:
-  """Mean squared difference of `autocorrelation(features)` and `target` `[lags, C]`."""
-  return jnp.mean((autocorrelation(features, max_lag=target.shape[0]) - target) ** 2)
+def autocorrelation_loss(features: jnp.ndarray, target: jnp.ndarray, *,
+                         circular: bool = False) -> jnp.ndarray:
+  """Mean squared difference of `autocorrelation(features, circular=...)` and `target`
+  `[lags, C]`."""
+  return jnp.mean((autocorrelation(features, max_lag=target.shape[0], circular=circular)
+                   - target) ** 2)
 
 
 def sliced_wasserstein_loss(features: jnp.ndarray, target: jnp.ndarray,

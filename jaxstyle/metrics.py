@@ -637,3 +637,88 @@ def evaluate(
         magnitude, candidate, n_fft=n_fft, hop_length=hop_length
     )
   return results
+
+
+def seam(audio: np.ndarray, *, sample_rate_hz: float, frame_s: float = 0.02,
+         percentile: float = 95.0) -> dict:
+  """How much the wrap of a loop stands out: `audio` followed by itself, at the join.
+
+  Hann frames of about `frame_s` (a power of two of samples), hopped by a quarter,
+  are laid on the ring with one starting at the join. Two steps are measured at
+  every frame start `p`: the spectral flux, the largest RMS change of the log
+  magnitude (-100 dB floor) between consecutive frames over the frames that overlap
+  `p`, and the level step, the difference in dB between the mean level of the four
+  frames that end at or before `p` and of the four that start at or after it. Each is
+  divided by its `percentile` over the starts far enough from the join that they do
+  not see it.
+
+  Args:
+    audio: a loop `[samples]`, at least 32 frames long.
+    sample_rate_hz: its sample rate.
+
+  Returns:
+    {"flux", "level"}: the join's steps over the interior's percentile (at most 1: no
+    seam by that measure); {"flux_rank", "level_rank"}: the share of interior steps
+    below the join's, in [0, 1].
+  """
+  _check_rate(sample_rate_hz)
+  n_fft = 1 << max(int(round(np.log2(frame_s * sample_rate_hz))), 4)
+  hop, r = n_fft // 4, 4
+  y = _waveform(audio, "audio", 32 * n_fft, "32 frames")
+  if not np.any(y):
+    raise InputError("audio is silent")
+  n = y.size
+  # Frame t starts at sample t * hop of the ring rolled so that frame `join` starts at
+  # the wrap (sample 0 of `audio`).
+  join = -(-n // (2 * hop))
+  starts = (np.arange(n // hop) - join) * hop
+  frames = y[(starts[:, None] + np.arange(n_fft)) % n] * scipy.signal.get_window("hann", n_fft)
+  mag = np.abs(np.fft.rfft(frames, axis=1))
+  logmag = np.log(mag + 1e-5 * mag.max())
+  flux = np.sqrt(np.mean(np.diff(logmag, axis=0) ** 2, axis=1))  # flux[t - 1]: t-1 -> t
+  level = 10 * np.log10(np.mean(frames**2, axis=1) + _EPS)
+  t = np.arange(2 * r, len(frames) - r)  # frame starts with a whole neighbourhood
+  flux_step = np.max([flux[t - 1 - i] for i in range(r)], axis=0)
+  left = np.mean([level[t - r - i] for i in range(r)], axis=0)
+  right = np.mean([level[t + i] for i in range(r)], axis=0)
+  level_step = np.abs(left - right)
+  inside = np.abs(t - join) >= 3 * r
+  out = {}
+  for name, step in (("flux", flux_step), ("level", level_step)):
+    at = step[t == join][0]
+    out[name] = float(at / max(np.percentile(step[inside], percentile), _EPS))
+    out[f"{name}_rank"] = float(np.mean(step[inside] < at))
+  return out
+
+
+def stereo_statistics(audio: np.ndarray, *, sample_rate_hz: float, n_bands: int = 16,
+                      low_hz: float = 50.0, n_fft: int = 1024, hop_length: int = 256) -> dict:
+  """Per-ERB-band coherence and level difference of the two channels of `audio`.
+
+  With STFTs `L`, `R` and a band's power gains `w` over bins, the coherence is
+  `|sum w L R*| / sqrt(sum w |L|^2 sum w |R|^2)` (sums over frames and bins: 1 for
+  channels that differ by a gain, about 0 for independent ones) and the level
+  difference `10 log10(sum w |L|^2 / sum w |R|^2)` dB (positive: left louder).
+
+  Args:
+    audio: `[2, samples]`, at least 32 frames.
+    n_bands: ERB bands from `low_hz` to 0.45 of the sample rate (`erb_filterbank`).
+
+  Returns:
+    {"centre_hz", "coherence", "level_db"}: lists of `n_bands` floats.
+  """
+  y = np.asarray(audio, dtype=np.float64)
+  if y.ndim != 2 or y.shape[0] != 2:
+    raise InputError(f"stereo audio must be [2, samples], got shape {y.shape}")
+  left, right = (_waveform(c, name, 32 * hop_length + n_fft, "32 frames")
+                 for c, name in zip(y, ("left channel", "right channel"), strict=True))
+  high_hz = _checked_band_range(sample_rate_hz, n_bands, low_hz, None)
+  gains = erb_filterbank(np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz), n_bands=n_bands,
+                         low_hz=low_hz, high_hz=high_hz) ** 2
+  spec_l, spec_r = (librosa.stft(c, n_fft=n_fft, hop_length=hop_length) for c in (left, right))
+  cross = gains @ np.sum(spec_l * np.conj(spec_r), axis=1)
+  power_l, power_r = (gains @ np.sum(np.abs(s) ** 2, axis=1) for s in (spec_l, spec_r))
+  centres, _ = erb_centres(n_bands=n_bands, low_hz=low_hz, high_hz=high_hz)
+  return {"centre_hz": centres.tolist(),
+          "coherence": (np.abs(cross) / np.sqrt(power_l * power_r + _EPS**2)).tolist(),
+          "level_db": (10 * np.log10((power_l + _EPS) / (power_r + _EPS))).tolist()}

@@ -8,6 +8,10 @@ Three orientations of a spectrogram `[time, freq]` (see `net_input`):
 The network returns its named intermediate outputs, `conv1`, `bn1`, `relu1`, `pool1`,
 `conv2`, ..., each `[batch, *spatial, channels]`. Parameters are frozen: they are an
 argument of `net.apply`, never optimised by synthesis.
+
+A `circular` network sees time as a ring (a seamless loop): its convolutions pad the
+time axis with the other end of the input instead of zeros (frequency stays zero-
+padded), so no position is an edge.
 """
 
 from collections.abc import Sequence
@@ -45,13 +49,14 @@ class Conv1D(nn.Module):
   the input gradient) reaches well under half of it. When the variables also hold this
   layer's `spectral` kernel (`with_spectral_kernels`), the convolution runs by
   overlap-save FFT instead (`fft_conv`), which does a few times fewer multiplies for
-  kernels wider than a few taps (see BUILD.md).
+  kernels wider than a few taps (see BUILD.md). `circular`: `T` is a ring (`wrap_pad`).
   """
 
   features: int
   kernel_size: int
   kernel_init: nn.initializers.Initializer
   bias_init: nn.initializers.Initializer
+  circular: bool = False
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
@@ -59,9 +64,9 @@ class Conv1D(nn.Module):
     kernel = self.param("kernel", self.kernel_init, (k, x.shape[-1], self.features))
     bias = self.param("bias", self.bias_init, (self.features,))
     if self.has_variable("spectral", "kernel"):
-      return fft_conv(x, self.get_variable("spectral", "kernel"), k) + bias
-    lo = (k - 1) // 2  # lax's "SAME": the extra pad of an even kernel goes at the end
-    xp = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [(lo, k - 1 - lo), (0, 0)])
+      return fft_conv(x, self.get_variable("spectral", "kernel"), k,
+                      circular=self.circular) + bias
+    xp = same_pad(x, k, axis=-2, circular=self.circular)
     cols = jnp.concatenate([xp[..., i:i + t, :] for i in range(k)], axis=-1)
     return cols @ kernel.reshape(-1, self.features) + bias
 
@@ -77,6 +82,7 @@ class MultiConv1D(nn.Module):
 
   features: int
   kernel_sizes: Sequence[int]
+  circular: bool = False
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
@@ -85,8 +91,19 @@ class MultiConv1D(nn.Module):
     outs = []
     for w, ch in zip(self.kernel_sizes, sizes, strict=True):
       init = torch_uniform(x.shape[-1] * w)
-      outs.append(Conv1D(ch, w, kernel_init=init, bias_init=init, name=f"k{w}")(x))
+      outs.append(Conv1D(ch, w, kernel_init=init, bias_init=init, circular=self.circular,
+                         name=f"k{w}")(x))
     return jnp.concatenate(outs, axis=-1)
+
+
+def same_pad(x: jnp.ndarray, kernel_size: int, *, axis: int, circular: bool) -> jnp.ndarray:
+  """`x` padded along `axis` for a "same" convolution of `kernel_size` taps, as lax's
+  "SAME" (an even kernel's extra pad at the end): with zeros, or, if `circular`, with
+  the other end of `x` (`x` wraps around; `kernel_size - 1` at most its length)."""
+  lo = (kernel_size - 1) // 2
+  pad = [(0, 0)] * x.ndim
+  pad[axis] = (lo, kernel_size - 1 - lo)
+  return jnp.pad(x, pad, mode="wrap" if circular else "constant")
 
 
 def fft_block(kernel_size: int) -> int:
@@ -106,7 +123,8 @@ def spectral_kernel(kernel: jnp.ndarray, block: int) -> jnp.ndarray:
   return jnp.conj(jnp.fft.rfft(kernel, n=block, axis=0))
 
 
-def fft_conv(x: jnp.ndarray, spectral: jnp.ndarray, kernel_size: int) -> jnp.ndarray:
+def fft_conv(x: jnp.ndarray, spectral: jnp.ndarray, kernel_size: int, *,
+             circular: bool = False) -> jnp.ndarray:
   """`Conv1D` without bias, `[..., T, C] -> [..., T, F]`, by overlap-save FFT.
 
   The padded input is cut into `n` blocks of `block` frames that overlap by
@@ -114,14 +132,14 @@ def fft_conv(x: jnp.ndarray, spectral: jnp.ndarray, kernel_size: int) -> jnp.nda
   `spectral` kernel `[block // 2 + 1, C, F]` (`spectral_kernel`), and each inverse DFT
   keeps its `block - kernel_size + 1` valid outputs. That is about
   `2 (block + 2) / (block - kernel_size + 1)` real multiply-adds per output frame and
-  channel pair instead of im2col's `kernel_size`.
+  channel pair instead of im2col's `kernel_size`. `circular`: `T` is a ring.
   """
   k, t = kernel_size, x.shape[-2]
   block = 2 * (spectral.shape[-3] - 1)
   hop = block - k + 1
   n = -(-t // hop)
-  lo = (k - 1) // 2
-  xp = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [(lo, n * hop + k - 1 - lo - t), (0, 0)])
+  xp = same_pad(x, k, axis=-2, circular=circular)  # [..., t + k - 1, C]
+  xp = jnp.pad(xp, [(0, 0)] * (x.ndim - 2) + [(0, n * hop - t), (0, 0)])
   frames = xp[..., jnp.arange(n)[:, None] * hop + jnp.arange(block), :]  # [..., n, block, C]
   xf = jnp.fft.rfft(frames, axis=-2)  # [..., n, bins, C]
   yf = jax.lax.platform_dependent(xf, spectral, cpu=_per_bin_product, default=_as_real_products)
@@ -180,6 +198,8 @@ class StackedConv(nn.Module):
     kernel_sizes: 1D only: several widths, each conv then a `MultiConv1D` of them
       (`kernel_size` is unused); empty: one width.
     pooling: `max` or `avg`; window and stride 2 on every spatial axis, floor.
+    circular: time is a ring (`freq` and `2d` only): convs wrap around it, and a pool
+      that feeds a deeper tap needs an even number of time steps.
   """
 
   orientation: str = "freq"
@@ -187,6 +207,7 @@ class StackedConv(nn.Module):
   kernel_size: int = 11
   kernel_sizes: Sequence[int] = ()
   pooling: str = "max"
+  circular: bool = False
 
   @nn.compact
   def __call__(
@@ -208,6 +229,8 @@ class StackedConv(nn.Module):
       raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {self.orientation!r}")
     if self.pooling not in POOLINGS:
       raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+    if self.circular and self.orientation == "time":
+      raise ValueError("a circular net needs a time axis: orientation freq or 2d")
     ndim = 2 if self.orientation == "2d" else 1
     kernel = (self.kernel_size,) * ndim
     pool = nn.max_pool if self.pooling == "max" else nn.avg_pool
@@ -217,9 +240,14 @@ class StackedConv(nn.Module):
       init = dict(kernel_init=torch_uniform(fan_in), bias_init=torch_uniform(fan_in),
                   name=f"conv{i}")
       if ndim == 1 and self.kernel_sizes:
-        x = MultiConv1D(ch, tuple(self.kernel_sizes), name=f"conv{i}")(x)
+        x = MultiConv1D(ch, tuple(self.kernel_sizes), circular=self.circular,
+                        name=f"conv{i}")(x)
       elif ndim == 1:
-        x = Conv1D(ch, self.kernel_size, **init)(x)
+        x = Conv1D(ch, self.kernel_size, circular=self.circular, **init)(x)
+      elif self.circular:  # wrap time, zero-pad frequency
+        lo = (self.kernel_size - 1) // 2
+        x = nn.Conv(ch, kernel, padding=((0, 0), (lo, self.kernel_size - 1 - lo)), **init)(
+            same_pad(x, self.kernel_size, axis=1, circular=True))
       else:
         x = nn.Conv(ch, kernel, padding="SAME", **init)(x)
       feats[f"conv{i}"] = x
@@ -229,6 +257,9 @@ class StackedConv(nn.Module):
       feats[f"bn{i}"] = x
       x = nn.relu(x)
       feats[f"relu{i}"] = x
+      if self.circular and x.shape[1] % 2 and until not in feats:
+        raise ValueError(f"a circular net pools pairs of time steps: stack {i} has "
+                         f"{x.shape[1]}, an odd number")
       x = pool(x, (2,) * ndim, strides=(2,) * ndim)
       feats[f"pool{i}"] = x
       if until in feats:
@@ -264,10 +295,10 @@ def net_input(spec: jnp.ndarray, orientation: str) -> jnp.ndarray:
 
 def from_config(c) -> StackedConv:
   """The network a config (`jaxstyle.config`) describes: `net.stacks` x `net.channels`,
-  multi-scale where `net.kernel_sizes` names widths."""
+  multi-scale where `net.kernel_sizes` names widths, circular for a `loop`."""
   return StackedConv(orientation=c.net.orientation, channels=(c.net.channels,) * c.net.stacks,
                      kernel_size=c.net.kernel_size, kernel_sizes=widths(c.net.kernel_sizes),
-                     pooling=c.net.pooling)
+                     pooling=c.net.pooling, circular=c.loop)
 
 
 def widths(text: str) -> tuple[int, ...]:

@@ -53,7 +53,7 @@ def spsi_phase(mag: jnp.ndarray, *, n_fft: int, hop_length: int) -> jnp.ndarray:
 
 
 @functools.partial(jax.jit,
-                   static_argnames=("n_fft", "hop_length", "n_iter", "length", "init"))
+                   static_argnames=("n_fft", "hop_length", "n_iter", "length", "init", "circular"))
 def griffin_lim(
     mag: jnp.ndarray,
     key: jax.Array,
@@ -64,6 +64,7 @@ def griffin_lim(
     momentum: float = 0.99,
     length: int | None = None,
     init: str = "random",
+    circular: bool = False,
 ) -> jnp.ndarray:
   """Waveform whose STFT magnitude approximates `mag`, as `librosa.griffinlim`.
 
@@ -79,12 +80,15 @@ def griffin_lim(
     momentum: the fast Griffin-Lim momentum, in [0, 1).
     length: output samples (default `hop_length * (time - 1)`).
     init: `random` or `spsi`.
+    circular: `mag` is a ring's (`spectral.stft(..., circular=True)`): the waveform is
+      a seamless loop of `hop_length * time` samples (`length` is ignored).
 
   Returns:
     Waveform `[samples]`.
   """
-  stft = functools.partial(spectral.stft, n_fft=n_fft, hop_length=hop_length)
-  istft = functools.partial(spectral.istft, n_fft=n_fft, hop_length=hop_length, length=length)
+  stft = functools.partial(spectral.stft, n_fft=n_fft, hop_length=hop_length, circular=circular)
+  istft = functools.partial(spectral.istft, n_fft=n_fft, hop_length=hop_length, length=length,
+                            circular=circular)
   if init == "spsi":
     angles = jnp.exp(1j * spsi_phase(mag, n_fft=n_fft, hop_length=hop_length))
   elif init == "random":

@@ -27,7 +27,7 @@ from jaxstyle import examples
 from jaxstyle import frontend
 from jaxstyle import metrics
 from jaxstyle import plots
-from jaxstyle import spectral
+from jaxstyle import stereo
 from jaxstyle import sweep
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -153,7 +153,7 @@ def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
     n_samples = _samples(duration_s, c)
   else:
     n_samples = (min if shortest else max)(s.size for s in styles)
-  n_frames = spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft)
+  n_frames, n_samples = synthesis.output_length(c, n_samples)
   style_specs = [frontend.analyze(y, c) for y in styles]
   _check_memory(c, n_frames, style_specs[0].shape[1])
   return _Inputs(styles, style_names, style_specs, content,
@@ -169,24 +169,48 @@ def _log_inputs(inputs: _Inputs, c: ml_collections.ConfigDict) -> None:
 
 def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Result, *, name: str,
             seed: int, output_dir: str, seconds: dict[str, float], plot: bool = True,
-            extra: dict | None = None, output: audio.Output = audio.WAV) -> dict:
+            extra: dict | None = None, output: audio.Output = audio.WAV,
+            stereo_pair: tuple[synthesis.Result, dict] | None = None) -> dict:
   """Phase reconstruction, quality measures and the files of one synthesis.
 
   Writes the audio `<name>.wav` (or the container of `output`), `<name>.png` (if
   `plot`) and `<name>.json` atomically, the JSON last. `seconds` (compile, synthesis,
   ...) go into the record, with `phase` and `total` (its value plus the time spent
-  here) added; `extra` is merged into it.
+  here) added; `extra` is merged into it. `stereo_pair`: a second, independent
+  texture (seed + 1) and the stereo statistics (`stereo.target`) that the two are
+  mixed to (`stereo.mix`); the file is then stereo.
   Returns the record.
   """
   t0 = time.perf_counter()
   wave, convergence = frontend.render(result, c, length=inputs.n_samples, seed=seed)
+  if stereo_pair is not None:
+    other, _ = frontend.render(stereo_pair[0], c, length=inputs.n_samples, seed=seed + 1)
+    wave = stereo.mix(wave, other, stereo_pair[1], sample_rate_hz=c.sample_rate, n_fft=c.n_fft,
+                      hop_length=c.hop_length, circular=c.loop)
   phase_s = time.perf_counter() - t0
   logging.info("phase reconstruction: %d iterations, spectral convergence %.4f, %.1fs",
                c.phase_iterations, convergence, phase_s)
   t1 = time.perf_counter()
-  quality = metrics.evaluate(wave, sample_rate_hz=c.sample_rate, style=inputs.styles,
+  channels = [wave] if wave.ndim == 1 else list(wave)
+  quality = metrics.evaluate(channels[0], sample_rate_hz=c.sample_rate, style=inputs.styles,
                              content=inputs.content, n_fft=c.n_fft, hop_length=c.hop_length)
   quality["spectral_convergence"] = convergence
+  if c.loop:
+    quality["seam"] = metrics.seam(channels[0], sample_rate_hz=c.sample_rate)
+  if stereo_pair is not None:
+    quality["right"] = metrics.evaluate(channels[1], sample_rate_hz=c.sample_rate,
+                                        style=inputs.styles, n_fft=c.n_fft,
+                                        hop_length=c.hop_length)["style"]
+    measured = metrics.stereo_statistics(wave, sample_rate_hz=c.sample_rate,
+                                         n_bands=stereo.BANDS, low_hz=stereo.LOW_HZ)
+    quality["stereo"] = {
+        "target": stereo_pair[1], "measured": measured,
+        "coherence_error": float(np.mean(np.abs(np.subtract(measured["coherence"],
+                                                            stereo_pair[1]["coherence"])))),
+        "level_db_error": float(np.mean(np.abs(np.subtract(measured["level_db"],
+                                                           stereo_pair[1]["level_db"]))))}
+    if c.loop:
+      quality["seam_right"] = metrics.seam(channels[1], sample_rate_hz=c.sample_rate)
   logging.info("quality measures (%.1fs): %s", time.perf_counter() - t1, json.dumps(quality))
 
   history = result.history
@@ -199,6 +223,7 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
       "seed": seed,
       "sample_rate": c.sample_rate,
       "duration_s": inputs.n_samples / c.sample_rate,
+      "channels": len(channels),
       "output": {"file": f"{name}.{output.container}", "format": output.container,
                  "subtype": output.subtype, "sample_rate": output.rate or c.sample_rate},
       "config": c.to_dict(),
@@ -243,6 +268,7 @@ def run(
     offset_s: float = 0.0,
     clip_s: float | None = None,
     output: audio.Output = audio.WAV,
+    channels: int = 1,
 ) -> dict:
   """Texture synthesis (no `content_path`) or style transfer, written to `output_dir`.
 
@@ -259,22 +285,38 @@ def run(
     offset_s, clip_s: the part of each style file used: from `offset_s` seconds,
       `clip_s` long (default: to its end).
     output: the audio file's container, sample format and rate.
+    channels: 1, or 2 for a stereo texture: two textures (seeds `seed` and `seed + 1`,
+      one program) mixed so that their coherence and level difference per band follow
+      the stereo style files (a diffuse field for mono ones; `jaxstyle.stereo`).
 
   Returns:
     The JSON record that was written.
   """
   start = time.perf_counter()
   config_lib.check(c)
+  if channels not in (1, 2):
+    raise InputError(f"--channels must be 1 or 2, got {channels}")
+  if channels == 2 and content_path is not None:
+    raise InputError("--channels=2 makes stereo textures; style transfer is mono")
   inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s,
                    offset_s=offset_s, clip_s=clip_s)
   _log_inputs(inputs, c)
   t0 = time.perf_counter()
-  result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
-                                n_frames=inputs.n_frames, n_samples=inputs.n_samples, seed=seed)
+  stereo_pair = None
+  if channels == 2:
+    clips = [audio.load(p, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=clip_s,
+                        mono=False) for p in style_paths]
+    result, partner = sweep.synthesize_batch(
+        [sweep.Job(c, inputs.style_specs, None, seed + k) for k in range(2)],
+        n_frames=inputs.n_frames)
+    stereo_pair = (partner, stereo.target(clips, sample_rate_hz=c.sample_rate))
+  else:
+    result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
+                                  n_frames=inputs.n_frames, n_samples=inputs.n_samples, seed=seed)
   seconds = {"compile": result.compile_seconds, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return _finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
-                 seconds=seconds, output=output)
+                 seconds=seconds, output=output, stereo_pair=stereo_pair)
 
 
 def run_batch(

@@ -6,6 +6,9 @@ we transpose only in tests and plots.)
 
 With `center=True` the signal is zero-padded by `n_fft // 2` on both sides (librosa's
 default `pad_mode="constant"`), so the frame count is `1 + samples // hop_length`.
+With `circular=True` the signal is a ring (a seamless loop): frames wrap around its
+end, there are `samples // hop_length` of them and `samples` must be a multiple of
+`hop_length`.
 
 Every function is pure and safe under `jit`, `vmap` and `grad`; size arguments
 (`n_fft`, `hop_length`, ...) must be static under `jit`.
@@ -34,8 +37,12 @@ def hann_window(win_length: int, n_fft: int) -> np.ndarray:
   return np.pad(window, (left, n_fft - win_length - left)).astype(np.float32)
 
 
-def num_frames(num_samples: int, *, hop_length: int, n_fft: int, center: bool = True) -> int:
-  """Frame count: `1 + samples // hop` if centred, else `1 + (samples - n_fft) // hop`."""
+def num_frames(num_samples: int, *, hop_length: int, n_fft: int, center: bool = True,
+               circular: bool = False) -> int:
+  """Frame count: `samples // hop` on a ring, `1 + samples // hop` if centred, else
+  `1 + (samples - n_fft) // hop`."""
+  if circular:
+    return num_samples // hop_length
   if center:
     return 1 + num_samples // hop_length
   return 1 + (num_samples - n_fft) // hop_length
@@ -85,6 +92,7 @@ def stft(
     hop_length: int,
     win_length: int | None = None,
     center: bool = True,
+    circular: bool = False,
 ) -> jnp.ndarray:
   """Short-time Fourier transform with a Hann window, as `librosa.stft`.
 
@@ -95,19 +103,34 @@ def stft(
     win_length: Hann window length (default `n_fft`), centred in the frame.
     center: zero-pad `n_fft // 2` samples at both ends, so frame `t` is centred on
       sample `t * hop_length`.
+    circular: the signal is a ring: frame `t` is still centred on sample
+      `t * hop_length`, its samples taken modulo the length (a multiple of
+      `hop_length`, at least `n_fft // 2`); `center` is then ignored.
 
   Returns:
     Complex spectrogram `[..., time, freq]`, `time = num_frames(samples, ...)`,
     `freq = n_fft // 2 + 1`.
   """
   window = hann_window(win_length or n_fft, n_fft)
-  if center:
+  n = x.shape[-1]
+  if circular:
+    _check_ring(n, n_fft, hop_length)
+    x = jnp.take(x, np.arange(-(n_fft // 2), n + n_fft // 2) % n, axis=-1)
+  elif center:
     pad = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)]
     x = jnp.pad(x, pad)
   if x.shape[-1] < n_fft:
     raise ValueError(f"signal of {x.shape[-1]} samples is shorter than n_fft={n_fft}")
   frames = frame(x, n_fft=n_fft, hop_length=hop_length)
+  if circular:
+    frames = frames[..., : n // hop_length, :]
   return jnp.fft.rfft(frames * window, n=n_fft, axis=-1)
+
+
+def _check_ring(n: int, n_fft: int, hop_length: int) -> None:
+  if n % hop_length or n < n_fft // 2:
+    raise ValueError(f"a circular STFT needs a length that is a multiple of hop_length="
+                     f"{hop_length} and at least n_fft // 2 = {n_fft // 2}, got {n}")
 
 
 def istft(
@@ -118,6 +141,7 @@ def istft(
     win_length: int | None = None,
     center: bool = True,
     length: int | None = None,
+    circular: bool = False,
 ) -> jnp.ndarray:
   """Inverse STFT by weighted overlap-add, as `librosa.istft`.
 
@@ -125,7 +149,9 @@ def istft(
     spec: complex spectrogram `[..., time, freq]`, `freq = n_fft // 2 + 1`.
     n_fft, hop_length, win_length, center: as given to `stft`.
     length: output length in samples (zero-padded or cut); by default
-      `hop_length * (time - 1)` if centred.
+      `hop_length * (time - 1)` if centred. Ignored on a ring.
+    circular: invert a circular `stft`: the overlap-added frames wrap around the
+      ring of `hop_length * time` samples, its length.
 
   Returns:
     Waveform `[..., samples]`.
@@ -136,6 +162,14 @@ def istft(
   total = n_fft + hop_length * (n_frames - 1)
   index = _frame_index(n_frames, n_fft, hop_length)
   y = overlap_add(frames, hop_length=hop_length)
+  if circular:
+    ring = hop_length * n_frames
+    _check_ring(ring, n_fft, hop_length)
+    place = (np.arange(total) - n_fft // 2) % ring
+    y = jnp.zeros((*y.shape[:-1], ring), y.dtype).at[..., place].add(y)
+    wss = np.bincount(place[index.ravel()], np.broadcast_to(window**2, index.shape).ravel(),
+                      ring)
+    return y / np.maximum(wss, np.finfo(np.float32).tiny).astype(np.float32)
   # Window sum-square normalisation, where it is not (numerically) zero.
   wss = np.bincount(index.ravel(), np.broadcast_to(window**2, index.shape).ravel(), total)
   nonzero = wss > np.finfo(np.float32).tiny
@@ -165,7 +199,9 @@ def decompress(x: jnp.ndarray, *, log_max: float = LOG_MAX) -> jnp.ndarray:
 
 
 def spectrogram(
-    x: jnp.ndarray, *, n_fft: int, hop_length: int, log_max: float = LOG_MAX
+    x: jnp.ndarray, *, n_fft: int, hop_length: int, log_max: float = LOG_MAX,
+    circular: bool = False,
 ) -> jnp.ndarray:
   """Waveform `[..., samples]` -> network-scale spectrogram `[..., time, freq]`."""
-  return compress(magnitude(stft(x, n_fft=n_fft, hop_length=hop_length)), log_max=log_max)
+  return compress(magnitude(stft(x, n_fft=n_fft, hop_length=hop_length, circular=circular)),
+                  log_max=log_max)

@@ -59,6 +59,8 @@ class Form(NamedTuple):
     extra: the active `EXTRA_TERMS`.
     modulation_lags: as in the config, for both `modulation` and `band_modulation`.
     autocorrelation_lags, diversity_window, diversity_threshold: as in the config.
+    loop: the output is a ring (config `loop`): the waveform domain's STFT and the
+      time autocorrelations wrap around its end (the network does: `nets.StackedConv`).
   """
 
   domain: str = "spectrogram"
@@ -71,13 +73,14 @@ class Form(NamedTuple):
   autocorrelation_lags: int = 0
   diversity_window: int = 0
   diversity_threshold: float = 0.0
+  loop: bool = False
 
 
 def form(c: ml_collections.ConfigDict) -> Form:
   """The `Form` of a checked config."""
   return Form(c.domain, c.parametrization, c.n_fft, c.hop_length, float(c.log_max),
               tuple(k for k in EXTRA_TERMS if c[f"{k}_weight"] > 0), c.modulation_lags,
-              c.autocorrelation_lags, c.diversity_window, float(c.diversity_threshold))
+              c.autocorrelation_lags, c.diversity_window, float(c.diversity_threshold), c.loop)
 
 
 class Targets(NamedTuple):
@@ -128,7 +131,8 @@ def weights(c: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
 def to_spectrogram(x: jnp.ndarray, f: Form) -> jnp.ndarray:
   """The network-scale spectrogram `[time, freq]` of the optimised variable `x`."""
   if f.domain == "waveform":
-    return spectral.spectrogram(x, n_fft=f.n_fft, hop_length=f.hop_length, log_max=f.log_max)
+    return spectral.spectrogram(x, n_fft=f.n_fft, hop_length=f.hop_length, log_max=f.log_max,
+                                circular=f.loop)
   return jax.nn.softplus(x) / f.log_max if f.parametrization == "log" else x
 
 
@@ -161,7 +165,8 @@ def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
     if "correlation" in f.extra:
       terms["correlation"] = losses.correlation_loss(logmag, targets.correlation)
     if "modulation" in f.extra:
-      terms["modulation"] = losses.autocorrelation_loss(logmag[None], targets.modulation)
+      terms["modulation"] = losses.autocorrelation_loss(logmag[None], targets.modulation,
+                                                        circular=f.loop)
     if set(BAND_TERMS) & set(f.extra):
       env = losses.band_envelopes(logmag, targets.filters, targets.band_scale,
                                   compression=BAND_COMPRESSION)
@@ -170,9 +175,10 @@ def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
       if "band_correlation" in f.extra:
         terms["band_correlation"] = losses.correlation_loss(env, targets.band_correlation)
       if "band_modulation" in f.extra:
-        terms["band_modulation"] = losses.autocorrelation_loss(env[None], targets.band_modulation)
+        terms["band_modulation"] = losses.autocorrelation_loss(
+            env[None], targets.band_modulation, circular=f.loop)
     if "autocorrelation" in f.extra:
-      terms["autocorrelation"] = sum(losses.autocorrelation_loss(feats[k], t)
+      terms["autocorrelation"] = sum(losses.autocorrelation_loss(feats[k], t, circular=f.loop)
                                      for k, t in targets.autocorrelation.items())
     if "sliced" in f.extra:
       terms["sliced"] = sum(losses.sliced_wasserstein_loss(feats[k], t, targets.directions[k])
@@ -235,17 +241,35 @@ class Problem(NamedTuple):
 
 
 def shaped_noise(magnitude: jnp.ndarray, key: jax.Array, *, n_samples: int, n_fft: int,
-                 hop_length: int) -> jnp.ndarray:
+                 hop_length: int, circular: bool = False) -> jnp.ndarray:
   """Noise `[n_samples]` whose STFT has about the RMS magnitude `[freq]` in each bin:
   random phases under that magnitude, inverted, then each bin rescaled once more to
-  make up for the level that overlap-adding random phases loses (about 6 dB)."""
-  n_frames = spectral.num_frames(n_samples, hop_length=hop_length, n_fft=n_fft)
+  make up for the level that overlap-adding random phases loses (about 6 dB).
+  `circular`: a seamless loop (`spectral.stft`'s ring)."""
+  n_frames = spectral.num_frames(n_samples, hop_length=hop_length, n_fft=n_fft, circular=circular)
   phase = jax.random.uniform(key, (n_frames, magnitude.shape[-1]), maxval=2 * jnp.pi)
-  stft = functools.partial(spectral.stft, n_fft=n_fft, hop_length=hop_length)
-  istft = functools.partial(spectral.istft, n_fft=n_fft, hop_length=hop_length, length=n_samples)
+  stft = functools.partial(spectral.stft, n_fft=n_fft, hop_length=hop_length, circular=circular)
+  istft = functools.partial(spectral.istft, n_fft=n_fft, hop_length=hop_length, length=n_samples,
+                            circular=circular)
   spec = stft(istft(magnitude * jnp.exp(1j * phase)))
   rms = jnp.sqrt(jnp.mean(jnp.abs(spec) ** 2, axis=0))
   return istft(spec * magnitude / jnp.maximum(rms, 1e-12))
+
+
+def output_length(c: ml_collections.ConfigDict, n_samples: int) -> tuple[int, int]:
+  """`(frames, samples)` of an output of about `n_samples` samples under config `c`.
+
+  As asked, with `spectral.num_frames` frames; a `loop` is rounded up to a whole number
+  of `hop_length * 2**net.stacks` samples, a ring that its STFT hops and every pooling
+  layer's pairs divide evenly.
+  """
+  if not c.loop:
+    return spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft), n_samples
+  unit = 2**c.net.stacks
+  n_frames = unit * max(-(-n_samples // (c.hop_length * unit)), 1)
+  while n_frames * c.hop_length < c.n_fft // 2:
+    n_frames += unit
+  return n_frames, n_frames * c.hop_length
 
 
 def band_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
@@ -338,6 +362,9 @@ def problem(
           "the 'time' orientation uses time frames as channels, so the output and every "
           f"style (and content) clip must have the same number of frames; got {sorted(lengths)} "
           "(set the duration to the style's, or use net.orientation=freq or 2d)")
+  if c.loop and content is not None:
+    raise InputError("config.loop makes a seamless texture loop; style transfer follows its "
+                     "content from start to end, which is not a loop")
   f = form(c)
   net = nets.from_config(c)
   if variables is None and c.params:
@@ -348,12 +375,17 @@ def problem(
   if content is None:
     c_layers = ()
   variables = nets.prepare(c, variables, max(map(nets.tap_depth, s_layers + c_layers)))
-  targets = _targets(c, net, variables, style, s_layers, f)
+  # The style clips are not loops: their features see zero-padded ends.
+  targets = _targets(c, net.clone(circular=False), variables, style, s_layers, f)
   content_feats = {} if content is None else features(net, variables, jnp.asarray(content),
                                                       c_layers)
-  n_samples = n_samples or c.hop_length * (n_frames - 1)
-  if spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft) != n_frames:
+  n_samples = n_samples or c.hop_length * (n_frames if c.loop else n_frames - 1)
+  if spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft,
+                         circular=c.loop) != n_frames:
     raise ValueError(f"{n_samples} samples do not make {n_frames} frames")
+  if c.loop and output_length(c, n_samples) != (n_frames, n_samples):
+    raise ValueError(f"a loop of {n_samples} samples is not a whole number of "
+                     f"hop_length * 2**net.stacks (see output_length)")
   key = jax.random.key(seed)
   if content is not None and c.init == "content":
     if f.domain == "waveform":
@@ -363,9 +395,11 @@ def problem(
   elif c.noise_init == "spectrum":
     rms = jnp.sqrt(jnp.mean(jnp.concatenate(
         [spectral.decompress(jnp.asarray(s), log_max=c.log_max) ** 2 for s in style]), axis=0))
-    x0 = shaped_noise(rms, key, n_samples=n_samples, n_fft=c.n_fft, hop_length=c.hop_length)
+    x0 = shaped_noise(rms, key, n_samples=n_samples, n_fft=c.n_fft, hop_length=c.hop_length,
+                      circular=c.loop)
     if f.domain == "spectrogram":
-      x0 = spectral.spectrogram(x0, n_fft=c.n_fft, hop_length=c.hop_length, log_max=c.log_max)
+      x0 = spectral.spectrogram(x0, n_fft=c.n_fft, hop_length=c.hop_length, log_max=c.log_max,
+                                circular=c.loop)
   elif f.domain == "waveform":
     x0 = WAVEFORM_NOISE_STD * jax.random.normal(key, (n_samples,))
   else:
@@ -398,7 +432,8 @@ def synthesize(
       Any value for the `freq` and `2d` orientations; for `time`, where frames are
       channels, it must equal the style's frame count.
     n_samples: output samples of the waveform domain (default `hop_length *
-      (n_frames - 1)`); it must make `n_frames` frames.
+      (n_frames - 1)`, a loop's `hop_length * n_frames`); it must make `n_frames`
+      frames (see `output_length`).
     seed: seed of the noise init.
     variables: frozen network variables (default: the checkpoint `c.params`, else
       random from `c.net.seed`).

@@ -62,7 +62,7 @@ def test_scores_ignore_the_level_and_tell_held_out_from_copy():
   a = evaluation.score(style, style=style, held_out=held, sample_rate_hz=SR)
   b = evaluation.score(0.1 * style, style=style, held_out=held, sample_rate_hz=SR)
   for k in evaluation.SCORES:
-    assert a[k] == pytest.approx(b[k], abs=1e-6)
+    assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6)  # float32 rounding of 0.1 x
   assert a["stats"] < 1e-6 and a["copy"] == 1.0 and a["stats_held_out"] > 0
 
 

@@ -46,16 +46,19 @@ def _check_outputs(out_dir, name, seconds):
   return record
 
 
-def test_texture_script_multi_style_and_duration(tmp_path):
+def test_texture_script_multi_style_duration_and_loop(tmp_path):
   a = _wav(tmp_path / "a.wav", examples.birds_and_rain(seconds=1.0, seed=1))
   b = _wav(tmp_path / "b.flac", examples.tones(seconds=0.6, sample_rate=44100, seed=2), 44100)
   out = tmp_path / "out"
-  p = _script("texture.py", f"--style={a},{b}", "--duration=2.5", f"--output_dir={out}",
-              *TINY)
+  p = _script("texture.py", f"--style={a},{b}", "--duration=2.5", "--loop",
+              f"--output_dir={out}", *TINY)
   assert p.returncode == 0, p.stderr
   assert "iteration 8/8" in p.stderr and "left" in p.stderr  # progress with time left
   record = _check_outputs(out, "a_b", 2.5)
   assert record["task"] == "texture" and record["style"] == [a, b]
+  # A ring of whole hops and pool pairs (64 * 2 samples), its join measured.
+  assert record["config"]["loop"] and round(record["duration_s"] * 22050) % 128 == 0
+  assert record["quality"]["seam"]["flux"] > 0
 
 
 def test_stylize_script(tmp_path):
@@ -71,28 +74,33 @@ def test_stylize_script(tmp_path):
   assert -1 <= record["quality"]["content"]["onset_correlation"] <= 1
 
 
-def test_texture_script_formats_and_a_part_of_the_style(tmp_path):
+def test_texture_script_formats_stereo_and_a_part_of_the_style(tmp_path):
   style = examples.birds_and_rain(seconds=2.0, seed=1)
   a = _wav(tmp_path / "a.wav", style)
   out = tmp_path / "out"
   p = _script("texture.py", f"--style={a}", "--offset=0.5", "--clip_s=1.0", "--format=flac",
-              "--subtype=PCM_24", "--output_rate=16000", f"--output_dir={out}", *TINY)
+              "--subtype=PCM_24", "--output_rate=16000", "--channels=2", f"--output_dir={out}",
+              *TINY)
   assert p.returncode == 0, p.stderr
   assert sorted(os.listdir(out)) == ["a.flac", "a.json", "a.png"]
   info = sf.info(str(out / "a.flac"))
-  assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_24", 16000)
+  assert (info.format, info.subtype, info.samplerate, info.channels) == ("FLAC", "PCM_24",
+                                                                         16000, 2)
   assert abs(info.duration - 1.0) < 0.01  # as long as the part of the style used
   with open(out / "a.json") as f:
     record = json.load(f)
   assert record["output"] == {"file": "a.flac", "format": "flac", "subtype": "PCM_24",
                               "sample_rate": 16000}
   assert abs(record["duration_s"] - 1.0) < 0.01
+  # A mono style: the channels follow a diffuse field.
+  assert record["channels"] == 2 and record["quality"]["stereo"]["target"]["source"] == "diffuse"
 
 
 def test_help_explains_every_flag():
   p = _script("texture.py", "--helpshort")
   for flag in ("--style", "--duration", "--output_dir", "--seed", "--name", "--config",
-               "--offset", "--clip_s", "--format", "--subtype", "--output_rate"):
+               "--offset", "--clip_s", "--format", "--subtype", "--output_rate",
+               "--[no]loop", "--channels"):
     assert flag in p.stdout
 
 
@@ -109,6 +117,8 @@ def test_help_explains_every_flag():
     (["--format=flac", "--subtype=FLOAT"], "integer samples"),
     (["--format=ogg", "--subtype=PCM_24"], "Vorbis"),
     (["--output_rate=50"], "output rate"),
+    (["--loop", "--config.net.orientation=time"], "config.loop needs a time axis"),
+    (["--channels=2", "--batch=2"], "one stereo texture at a time"),
 ])
 def test_script_bad_input_is_one_error_line(tmp_path, args, message):
   out = tmp_path / "out"
@@ -156,6 +166,9 @@ def test_bad_durations(tiny, tmp_path):
   with pytest.raises(InputError, match="longer than the content"):
     pipeline.run(tiny, style_paths=[good], content_path=good, duration_s=2.0,
                  output_dir=str(tmp_path))
+  tiny.loop = True
+  with pytest.raises(InputError, match="not a loop"):
+    pipeline.run(tiny, style_paths=[good], content_path=good, output_dir=str(tmp_path))
   assert os.listdir(tmp_path) == ["good.wav"]
 
 
