@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def gram(features: jnp.ndarray | Sequence[jnp.ndarray]) -> jnp.ndarray:
@@ -160,7 +161,7 @@ def autocorrelation(features: jnp.ndarray, *, max_lag: int,
   n = t if circular else 2 * t
   spec = jnp.fft.rfft(f, n=n, axis=0)
   lagged = jnp.fft.irfft(jnp.abs(spec) ** 2, n=n, axis=0)[: max_lag + 1].mean(axis=1)
-  pairs = jnp.full(max_lag + 1, t) if circular else t - jnp.arange(max_lag + 1)
+  pairs = np.full(max_lag + 1, t) if circular else t - np.arange(max_lag + 1)
   lagged = lagged / pairs[:, None]
   return lagged[1:] / (lagged[:1] + 1e-8)
 

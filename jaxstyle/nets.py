@@ -49,7 +49,7 @@ class Conv1D(nn.Module):
   the input gradient) reaches well under half of it. When the variables also hold this
   layer's `spectral` kernel (`with_spectral_kernels`), the convolution runs by
   overlap-save FFT instead (`fft_conv`), which does a few times fewer multiplies for
-  kernels wider than a few taps (see BUILD.md). `circular`: `T` is a ring (`wrap_pad`).
+  kernels wider than a few taps (see BUILD.md). `circular`: `T` is a ring (`same_pad`).
   """
 
   features: int
@@ -245,9 +245,9 @@ class StackedConv(nn.Module):
       elif ndim == 1:
         x = Conv1D(ch, self.kernel_size, circular=self.circular, **init)(x)
       elif self.circular:  # wrap time, zero-pad frequency
-        lo = (self.kernel_size - 1) // 2
-        x = nn.Conv(ch, kernel, padding=((0, 0), (lo, self.kernel_size - 1 - lo)), **init)(
-            same_pad(x, self.kernel_size, axis=1, circular=True))
+        x = same_pad(same_pad(x, self.kernel_size, axis=1, circular=True), self.kernel_size,
+                     axis=2, circular=False)
+        x = nn.Conv(ch, kernel, padding="VALID", **init)(x)
       else:
         x = nn.Conv(ch, kernel, padding="SAME", **init)(x)
       feats[f"conv{i}"] = x

@@ -201,14 +201,7 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
     quality["right"] = metrics.evaluate(channels[1], sample_rate_hz=c.sample_rate,
                                         style=inputs.styles, n_fft=c.n_fft,
                                         hop_length=c.hop_length)["style"]
-    measured = metrics.stereo_statistics(wave, sample_rate_hz=c.sample_rate,
-                                         n_bands=stereo.BANDS, low_hz=stereo.LOW_HZ)
-    quality["stereo"] = {
-        "target": stereo_pair[1], "measured": measured,
-        "coherence_error": float(np.mean(np.abs(np.subtract(measured["coherence"],
-                                                            stereo_pair[1]["coherence"])))),
-        "level_db_error": float(np.mean(np.abs(np.subtract(measured["level_db"],
-                                                           stereo_pair[1]["level_db"]))))}
+    quality["stereo"] = stereo.compare(wave, stereo_pair[1], sample_rate_hz=c.sample_rate)
     if c.loop:
       quality["seam_right"] = metrics.seam(channels[1], sample_rate_hz=c.sample_rate)
   logging.info("quality measures (%.1fs): %s", time.perf_counter() - t1, json.dumps(quality))

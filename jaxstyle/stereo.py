@@ -39,6 +39,22 @@ def diffuse_coherence(frequency_hz: np.ndarray, spacing_m: float = DIFFUSE_SPACI
   return np.abs(np.sinc(kd / np.pi))
 
 
+def statistics(y: np.ndarray, *, sample_rate_hz: int) -> dict:
+  """`metrics.stereo_statistics` of `[2, samples]` in this module's `BANDS`."""
+  return metrics.stereo_statistics(y, sample_rate_hz=sample_rate_hz, n_bands=BANDS,
+                                   low_hz=LOW_HZ)
+
+
+def compare(y: np.ndarray, stats: dict, *, sample_rate_hz: int) -> dict:
+  """How closely a stereo texture `[2, samples]` follows `stats` (as from `target`):
+  {"target", "measured", "coherence_error", "level_db_error"}, the errors the mean
+  absolute differences over the bands."""
+  measured = statistics(y, sample_rate_hz=sample_rate_hz)
+  return {"target": stats, "measured": measured,
+          **{f"{k}_error": float(np.mean(np.abs(np.subtract(measured[k], stats[k]))))
+             for k in ("coherence", "level_db")}}
+
+
 def target(styles: Sequence[np.ndarray], *, sample_rate_hz: int) -> dict:
   """The statistics a stereo texture follows: the mean `metrics.stereo_statistics` of the
   stereo clips among `styles` (`[channels, samples]` each), else a diffuse field
@@ -47,8 +63,8 @@ def target(styles: Sequence[np.ndarray], *, sample_rate_hz: int) -> dict:
   Returns:
     {"centre_hz", "coherence", "level_db", "source": "style" or "diffuse"}.
   """
-  kw = dict(sample_rate_hz=sample_rate_hz, n_bands=BANDS, low_hz=LOW_HZ)
-  stats = [metrics.stereo_statistics(s, **kw) for s in styles if s.ndim == 2 and len(s) == 2]
+  stats = [statistics(s, sample_rate_hz=sample_rate_hz) for s in styles
+           if s.ndim == 2 and len(s) == 2]
   if not stats:
     centres, _ = metrics.erb_centres(n_bands=BANDS, low_hz=LOW_HZ, high_hz=0.45 * sample_rate_hz)
     return {"centre_hz": centres.tolist(), "coherence": diffuse_coherence(centres).tolist(),
