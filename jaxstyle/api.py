@@ -17,6 +17,7 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import audio
+from jaxstyle import blocks
 from jaxstyle import config as config_lib
 from jaxstyle import frontend
 from jaxstyle import synthesis
@@ -61,7 +62,8 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
       mixing their statistics).
     c: a config (default: `load_config("default")`, a small fast net).
     seconds: output length (default: the longest style clip); a `loop` config's is
-      rounded up to a whole ring (`synthesis.output_length`).
+      rounded up to a whole ring (`synthesis.output_length`). Longer than
+      `c.block_s`, it is made in blocks (`jaxstyle.blocks`).
     seed: seed of the noise init and the phase reconstruction.
 
   Raises:
@@ -76,6 +78,11 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
   if n_samples < c.n_fft:
     raise InputError(f"seconds={seconds} is too short: at least one frame "
                      f"({c.n_fft / c.sample_rate:.3f} s) is needed")
+  if blocks.needed(c, n_samples):
+    blocks.check(c, n_samples)
+    parts = blocks.synthesize(c, style=[frontend.analyze(y, c) for y in clips],
+                              n_samples=n_samples, seed=seed)
+    return np.concatenate([b.audio for b in parts])
   return _render(c, clips, None, n_samples, seed)
 
 

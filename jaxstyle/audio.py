@@ -5,7 +5,7 @@ atomically (to a temporary file beside it, then renamed), so a crash or an error
 never leaves a half-written file behind.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 import contextlib
 import dataclasses
 import math
@@ -15,6 +15,7 @@ import tempfile
 import librosa
 import numpy as np
 import soundfile as sf
+import soxr
 
 from jaxstyle.errors import InputError
 
@@ -140,3 +141,48 @@ def save(path: str, y: np.ndarray, *, sample_rate: int, output: Output = WAV) ->
   with atomic_path(path) as tmp:
     sf.write(tmp, y.T, sample_rate, format=output.container.upper(),
              subtype="VORBIS" if output.container == "ogg" else output.subtype)
+
+
+@contextlib.contextmanager
+def stream(path: str, *, sample_rate: int, output: Output = WAV,
+           block: int = 2**16) -> Iterator[Callable[[np.ndarray], None]]:
+  """Yields `write(y)`, which appends mono `[samples]`; on a clean exit the whole is
+  written to `path` as `save` writes it (peaks above 1 scaled, resampled to
+  `output.rate` with soxr, the resampler librosa uses for inputs), atomically.
+
+  Memory stays that of `block` samples: the samples go to a float RF64 file (a WAV
+  without the 4 GiB limit) beside `path`, which a second pass converts, `block` at a
+  time, and removes.
+  """
+  if not path.endswith("." + output.container):
+    raise ValueError(f"{path} does not end in .{output.container}")
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, raw = tempfile.mkstemp(prefix=".", suffix=".tmp.wav", dir=directory)
+  os.close(fd)
+  try:
+    peak = 0.0
+    with sf.SoundFile(raw, "w", sample_rate, 1, format="RF64", subtype="FLOAT") as f:
+
+      def write(y: np.ndarray) -> None:
+        nonlocal peak
+        y = np.asarray(y, np.float32)
+        peak = max(peak, float(np.max(np.abs(y), initial=0.0)))
+        f.write(y)
+
+      yield write
+    rate = output.rate or sample_rate
+    resampler = soxr.ResampleStream(sample_rate, rate, 1, dtype="float32", quality="HQ")
+    with atomic_path(path) as tmp:
+      with sf.SoundFile(raw) as f, sf.SoundFile(
+          tmp, "w", rate, 1, format=output.container.upper(),
+          subtype="VORBIS" if output.container == "ogg" else output.subtype) as out:
+        last = False
+        while not last:
+          y = f.read(block, dtype="float32")
+          last = len(y) < block
+          if rate != sample_rate:
+            y = resampler.resample_chunk(y, last=last)
+          out.write(y / max(peak, 1.0))
+  finally:
+    os.remove(raw)

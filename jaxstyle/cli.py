@@ -57,8 +57,10 @@ def define_flags(*, content: bool) -> None:
                          lower_bound=1, upper_bound=2)
   flags.DEFINE_float("duration", None,
                      "Seconds of output. Texture: default the longest style clip; any length "
-                     "for net.orientation=freq or 2d, the style's length for time. Style "
-                     "transfer: the content is cut to this length (default: all of it).")
+                     "for net.orientation=freq or 2d, the style's length for time; longer than "
+                     "config.block_s (30 s; --config.block_s=S) it is made in blocks that "
+                     "continue each other, in the memory of one block (e.g. --duration=600). "
+                     "Style transfer: the content is cut to this length (default: all of it).")
   flags.DEFINE_float("offset", 0.0, "Seconds into each style file where the part used starts.",
                      lower_bound=0.0)
   flags.DEFINE_float("clip_s", None, "Seconds of each style file used, from --offset (default: "

@@ -7,6 +7,7 @@ keys and bad values with an `InputError` naming the key.
 import functools
 import importlib.resources
 import importlib.util
+import math
 import os
 import re
 
@@ -127,6 +128,10 @@ def base() -> ml_collections.ConfigDict:
   # into its start: circular STFT, convolutions and autocorrelations; textures only, its
   # length rounded up to a multiple of hop_length * 2**net.stacks.
   c.loop = False
+  # Outputs longer than this many seconds are made in blocks of it, each continuing the
+  # audio of the one before (jaxstyle.blocks): memory stays that of one block. Textures
+  # only, spectrogram=stft in the spectrogram domain, mono; a loop is optimised whole.
+  c.block_s = 30.0
   # Batches (scripts/texture.py --batch): each style file its own target, not one mixed target.
   c.batch_styles = False
   # Phase reconstruction (fast Griffin-Lim; librosa's for spectrogram=cqt).
@@ -295,6 +300,8 @@ def check(c: ml_collections.ConfigDict) -> None:
     if not isinstance(c.bands, int) or c.bands < 2:
       raise InputError(f"config.bands must be an integer of at least 2, got {c.bands!r}")
     synthesis.band_filters(c.n_fft, c.sample_rate, c.bands)
+  if not (isinstance(c.block_s, (int, float)) and math.isfinite(c.block_s) and c.block_s > 0):
+    raise InputError(f"config.block_s must be a positive number of seconds, got {c.block_s!r}")
   if c.loop and (c.spectrogram == "cqt" or c.net.orientation == "time"):
     raise InputError("config.loop needs a time axis to wrap: spectrogram=stft or cqt_map and "
                      f"net.orientation=freq or 2d, got {c.spectrogram!r} and "

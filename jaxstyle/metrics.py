@@ -639,27 +639,44 @@ def evaluate(
   return results
 
 
+def _steps(frames: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """`(t, flux_step, level_step)` at each frame start `t` with `2 r` frames before and
+  `r` after it, of Hann-windowed `frames` `[time, n_fft]` hopped by a quarter (`seam`)."""
+  mag = np.abs(np.fft.rfft(frames, axis=1))
+  logmag = np.log(mag + 1e-5 * mag.max())
+  flux = np.sqrt(np.mean(np.diff(logmag, axis=0) ** 2, axis=1))  # flux[t - 1]: t-1 -> t
+  level = 10 * np.log10(np.mean(frames**2, axis=1) + _EPS)
+  t = np.arange(2 * r, len(frames) - r)
+  flux_step = np.max([flux[t - 1 - i] for i in range(r)], axis=0)
+  left = np.mean([level[t - r - i] for i in range(r)], axis=0)
+  right = np.mean([level[t + i] for i in range(r)], axis=0)
+  return t, flux_step, np.abs(left - right)
+
+
 def seam(audio: np.ndarray, *, sample_rate_hz: float, frame_s: float = 0.02,
-         percentile: float = 95.0) -> dict:
-  """How much the wrap of a loop stands out: `audio` followed by itself, at the join.
+         percentile: float = 95.0, at: Sequence[int] | None = None) -> dict | list[dict]:
+  """How much the wrap of a loop (or each join `at`) stands out.
 
   Hann frames of about `frame_s` (a power of two of samples), hopped by a quarter,
-  are laid on the ring with one starting at the join. Two steps are measured at
-  every frame start `p`: the spectral flux, the largest RMS change of the log
+  are laid on the ring of `audio` followed by itself with one starting at the join
+  (or, given `at`, on `audio` with one starting at each join). Two steps are measured
+  at every frame start `p`: the spectral flux, the largest RMS change of the log
   magnitude (-100 dB floor) between consecutive frames over the frames that overlap
   `p`, and the level step, the difference in dB between the mean level of the four
   frames that end at or before `p` and of the four that start at or after it. Each is
-  divided by its `percentile` over the starts far enough from the join that they do
-  not see it.
+  divided by its `percentile` over the starts far enough from every join that they
+  do not see it.
 
   Args:
     audio: a loop `[samples]`, at least 32 frames long.
     sample_rate_hz: its sample rate.
+    at: sample indices of joins inside `audio` (e.g. `blocks.joins`), each a whole
+      window from either end; None: the loop's wrap.
 
   Returns:
     {"flux", "level"}: the join's steps over the interior's percentile (at most 1: no
     seam by that measure); {"flux_rank", "level_rank"}: the share of interior steps
-    below the join's, in [0, 1].
+    below the join's, in [0, 1]. Given `at`, one such dict per join.
   """
   _check_rate(sample_rate_hz)
   n_fft = 1 << max(int(round(np.log2(frame_s * sample_rate_hz))), 4)
@@ -668,27 +685,34 @@ def seam(audio: np.ndarray, *, sample_rate_hz: float, frame_s: float = 0.02,
   if not np.any(y):
     raise InputError("audio is silent")
   n = y.size
-  # Frame t starts at sample t * hop of the ring rolled so that frame `join` starts at
-  # the wrap (sample 0 of `audio`).
-  join = -(-n // (2 * hop))
-  starts = (np.arange(n // hop) - join) * hop
-  frames = y[(starts[:, None] + np.arange(n_fft)) % n] * scipy.signal.get_window("hann", n_fft)
-  mag = np.abs(np.fft.rfft(frames, axis=1))
-  logmag = np.log(mag + 1e-5 * mag.max())
-  flux = np.sqrt(np.mean(np.diff(logmag, axis=0) ** 2, axis=1))  # flux[t - 1]: t-1 -> t
-  level = 10 * np.log10(np.mean(frames**2, axis=1) + _EPS)
-  t = np.arange(2 * r, len(frames) - r)  # frame starts with a whole neighbourhood
-  flux_step = np.max([flux[t - 1 - i] for i in range(r)], axis=0)
-  left = np.mean([level[t - r - i] for i in range(r)], axis=0)
-  right = np.mean([level[t + i] for i in range(r)], axis=0)
-  level_step = np.abs(left - right)
-  inside = np.abs(t - join) >= 3 * r
-  out = {}
-  for name, step in (("flux", flux_step), ("level", level_step)):
-    at = step[t == join][0]
-    out[name] = float(at / max(np.percentile(step[inside], percentile), _EPS))
-    out[f"{name}_rank"] = float(np.mean(step[inside] < at))
-  return out
+  window = scipy.signal.get_window("hann", n_fft)
+  if at is None:
+    # Frame t starts at sample (t - join) * hop of the ring: frame `join` at the wrap.
+    join = -(-n // (2 * hop))
+    starts = (np.arange(n // hop) - join) * hop
+    grids = [(0, starts, y[(starts[:, None] + np.arange(n_fft)) % n] * window)]
+  else:
+    if any(not 3 * n_fft <= j <= n - 2 * n_fft for j in at):
+      raise ValueError(f"joins {list(at)} must lie {3 * n_fft} samples or more from the start "
+                       f"and {2 * n_fft} from the end of {n} samples")
+    # One grid of frames per join, one of them starting at it.
+    grids = []
+    for j in at:
+      frames = np.lib.stride_tricks.sliding_window_view(y[j % hop:], n_fft)[::hop] * window
+      grids.append((j, j % hop + hop * np.arange(len(frames)), frames))
+  out = []
+  for join, starts, frames in grids:
+    t, flux_step, level_step = _steps(frames, r)
+    # The interior: frame starts at least 3 * r frames from every join.
+    joins = [join] if at is None else at
+    inside = np.all([np.abs(starts[t] - j) >= 3 * r * hop for j in joins], axis=0)
+    d = {}
+    for name, step in (("flux", flux_step), ("level", level_step)):
+      value = step[starts[t] == join][0]
+      d[name] = float(value / max(np.percentile(step[inside], percentile), _EPS))
+      d[f"{name}_rank"] = float(np.mean(step[inside] < value))
+    out.append(d)
+  return out[0] if at is None else out
 
 
 def stereo_statistics(audio: np.ndarray, *, sample_rate_hz: float, n_bands: int = 16,

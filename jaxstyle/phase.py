@@ -65,6 +65,7 @@ def griffin_lim(
     length: int | None = None,
     init: str = "random",
     circular: bool = False,
+    known: jnp.ndarray | None = None,
 ) -> jnp.ndarray:
   """Waveform whose STFT magnitude approximates `mag`, as `librosa.griffinlim`.
 
@@ -82,6 +83,10 @@ def griffin_lim(
     init: `random` or `spsi`.
     circular: `mag` is a ring's (`spectral.stft(..., circular=True)`): the waveform is
       a seamless loop of `hop_length * time` samples (`length` is ignored).
+    known: the complex STFT `[frames, freq]` of the first frames, held: their
+      magnitudes replace `mag`'s and their phases are kept at every iteration, so the
+      waveform continues the one they came from (its samples that only those frames
+      cover are that waveform's).
 
   Returns:
     Waveform `[samples]`.
@@ -96,12 +101,17 @@ def griffin_lim(
   else:
     raise ValueError(f"init must be one of {INITS}, got {init!r}")
   eps = jnp.finfo(mag.dtype).tiny
+  hold = lambda a: a  # noqa: E731
+  if known is not None:
+    mag = mag.at[:len(known)].set(jnp.abs(known))
+    hold = lambda a: a.at[:len(known)].set(known / (jnp.abs(known) + eps))  # noqa: E731
+  angles = hold(angles)
 
   def body(_, carry):
     angles, prev = carry
     rebuilt = stft(istft(mag * angles))
     angles = rebuilt - (momentum / (1.0 + momentum)) * prev
-    return angles / (jnp.abs(angles) + eps), rebuilt
+    return hold(angles / (jnp.abs(angles) + eps)), rebuilt
 
   angles, _ = jax.lax.fori_loop(0, n_iter, body, (angles, jnp.zeros_like(angles)))
   return istft(mag * angles)

@@ -14,6 +14,8 @@ import ctypes
 import dataclasses
 import json
 import os
+import resource
+import shutil
 import time
 
 from absl import logging
@@ -22,11 +24,13 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import audio
+from jaxstyle import blocks
 from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
 from jaxstyle import metrics
 from jaxstyle import plots
+from jaxstyle import spectral
 from jaxstyle import stereo
 from jaxstyle import sweep
 from jaxstyle import synthesis
@@ -116,6 +120,7 @@ class _Inputs:
   content_spec: np.ndarray | None
   n_samples: int  # of the output
   n_frames: int
+  long: bool = False  # longer than config.block_s: made in blocks (jaxstyle.blocks)
 
   def name(self) -> str:
     """The default output stem, from the input file names."""
@@ -154,17 +159,52 @@ def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   else:
     n_samples = (min if shortest else max)(s.size for s in styles)
   n_frames, n_samples = synthesis.output_length(c, n_samples)
+  long = content is None and blocks.needed(c, n_samples)
+  if long:
+    blocks.check(c, n_samples)
   style_specs = [frontend.analyze(y, c) for y in styles]
-  _check_memory(c, n_frames, style_specs[0].shape[1])
+  frames = spectral.num_frames(blocks.plan(c, n_samples).block, hop_length=c.hop_length,
+                               n_fft=c.n_fft) if long else n_frames
+  _check_memory(c, frames, style_specs[0].shape[1])
   return _Inputs(styles, style_names, style_specs, content,
                  content_path, None if content is None else frontend.analyze(content, c),
-                 n_samples, n_frames)
+                 n_samples, n_frames, long)
 
 
 def _log_inputs(inputs: _Inputs, c: ml_collections.ConfigDict) -> None:
   logging.info("%s: %d style clip(s), output %d frames (%.2f s)",
                "style transfer" if inputs.content is not None else "texture synthesis",
                len(inputs.styles), inputs.n_frames, inputs.n_samples / c.sample_rate)
+
+
+def _record(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed: int,
+            channels: int, output: audio.Output, history: dict, stop_reason: str | None,
+            quality: dict, seconds: dict, extra: dict | None = None) -> dict:
+  """The JSON record of one output; its final losses are those of the best iteration."""
+  best = int(np.argmin(history["total"]))
+  return {
+      "name": name,
+      "task": "texture" if inputs.content is None else "style_transfer",
+      "style": inputs.style_names,
+      "content": inputs.content_path,
+      "seed": seed,
+      "sample_rate": c.sample_rate,
+      "duration_s": inputs.n_samples / c.sample_rate,
+      "channels": channels,
+      "output": {"file": f"{name}.{output.container}", "format": output.container,
+                 "subtype": output.subtype, "sample_rate": output.rate or c.sample_rate},
+      "config": c.to_dict(),
+      "initial_losses": {k: v[0] for k, v in history.items() if k not in ("iteration", "seconds")},
+      "final_losses": {k: v[best] for k, v in history.items() if k != "seconds"},
+      "stop_reason": stop_reason,
+      "quality": quality,
+      "seconds": seconds,
+      "jax": {"version": jax.__version__, "backend": jax.default_backend()},
+      # The process's peak resident memory so far (Linux reports KiB).
+      "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+      "history": history,
+      **(extra or {}),
+  }
 
 
 def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Result, *, name: str,
@@ -206,30 +246,11 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
       quality["seam_right"] = metrics.seam(channels[1], sample_rate_hz=c.sample_rate)
   logging.info("quality measures (%.1fs): %s", time.perf_counter() - t1, json.dumps(quality))
 
-  history = result.history
-  best = int(np.argmin(history["total"]))
-  record = {
-      "name": name,
-      "task": "texture" if inputs.content is None else "style_transfer",
-      "style": inputs.style_names,
-      "content": inputs.content_path,
-      "seed": seed,
-      "sample_rate": c.sample_rate,
-      "duration_s": inputs.n_samples / c.sample_rate,
-      "channels": len(channels),
-      "output": {"file": f"{name}.{output.container}", "format": output.container,
-                 "subtype": output.subtype, "sample_rate": output.rate or c.sample_rate},
-      "config": c.to_dict(),
-      "initial_losses": {k: v[0] for k, v in history.items() if k not in ("iteration", "seconds")},
-      "final_losses": {k: v[best] for k, v in history.items() if k != "seconds"},
-      "stop_reason": result.stop_reason,
-      "quality": quality,
-      "seconds": {**seconds, "phase": phase_s,
-                  "total": seconds["total"] + time.perf_counter() - t0},
-      "jax": {"version": jax.__version__, "backend": jax.default_backend()},
-      "history": history,
-      **(extra or {}),
-  }
+  record = _record(c, inputs, name=name, seed=seed, channels=len(channels), output=output,
+                   history=result.history, stop_reason=result.stop_reason, quality=quality,
+                   seconds={**seconds, "phase": phase_s,
+                            "total": seconds["total"] + time.perf_counter() - t0},
+                   extra=extra)
   exts = (output.container, "png", "json") if plot else (output.container, "json")
   paths = {ext: os.path.join(output_dir, f"{name}.{ext}") for ext in exts}
   with contextlib.ExitStack() as stack:
@@ -242,7 +263,7 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
       if inputs.content_spec is not None:
         panels.append((f"content: {os.path.basename(inputs.content_path)}", inputs.content_spec))
       panels.append(("result", result.spectrogram))
-      plots.summary_figure(tmp["png"], panels=panels, history=history, c=c)
+      plots.summary_figure(tmp["png"], panels=panels, history=result.history, c=c)
     with open(tmp["json"], "w") as f:
       json.dump(record, f, indent=1)
   logging.info("wrote %s", ", ".join(paths.values()))
@@ -293,7 +314,13 @@ def run(
     raise InputError("--channels=2 makes stereo textures; style transfer is mono")
   inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s,
                    offset_s=offset_s, clip_s=clip_s)
+  if inputs.long and channels == 2:
+    raise InputError(f"--channels=2 makes stereo textures up to config.block_s "
+                     f"({c.block_s:g} s) long; ask for a shorter --duration")
   _log_inputs(inputs, c)
+  if inputs.long:
+    return _run_long(c, inputs, name=name or inputs.name(), seed=seed, output_dir=output_dir,
+                     output=output, start=start)
   t0 = time.perf_counter()
   stereo_pair = None
   if channels == 2:
@@ -310,6 +337,84 @@ def run(
              "total": time.perf_counter() - start}
   return _finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
                  seconds=seconds, output=output, stereo_pair=stereo_pair)
+
+
+def _check_disk(output_dir: str, need: float) -> None:
+  """Refuses an output whose files (`need` bytes) the disk under `output_dir` cannot hold."""
+  existing = os.path.abspath(output_dir)
+  while not os.path.isdir(existing):
+    existing = os.path.dirname(existing)
+  free = shutil.disk_usage(existing).free
+  if need > free:
+    raise InputError(f"this output needs about {need / 2**30:.3g} GiB on the disk of "
+                     f"{output_dir}, which has {free / 2**30:.3g} GiB free: ask for a shorter "
+                     "--duration")
+
+
+def _run_long(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed: int,
+              output_dir: str, output: audio.Output, start: float) -> dict:
+  """A texture longer than `c.block_s`, made in blocks (`jaxstyle.blocks`) and written as
+  they come (`audio.stream`), so memory stays that of one block.
+
+  The record's quality is that of the first minute against the style (`evaluate`),
+  with `last_minute` (its style measures) and `joins` (`blocks.Listener`). Its history
+  and plot are the first block's; `blocks` lists every block's losses, stop reason,
+  samples and seconds.
+  """
+  p = blocks.plan(c, inputs.n_samples)
+  _check_disk(output_dir, inputs.n_samples * (4 + 4 * (output.rate or c.sample_rate)
+                                              / c.sample_rate))
+  logging.info("%d blocks of %.1f s (config.block_s), each continuing the last", p.n_blocks,
+               p.block / c.sample_rate)
+  listener = blocks.Listener(p, n_samples=inputs.n_samples, sample_rate=c.sample_rate)
+  per_block, first, convergence = [], None, []
+  paths = {ext: os.path.join(output_dir, f"{name}.{ext}")
+           for ext in (output.container, "png", "json")}
+  t0 = time.perf_counter()
+  with contextlib.ExitStack() as stack:
+    # Entered JSON first, so renamed last: a JSON present means the others are too.
+    tmp = {ext: stack.enter_context(audio.atomic_path(paths[ext])) for ext in ("json", "png")}
+    write = stack.enter_context(audio.stream(paths[output.container], sample_rate=c.sample_rate,
+                                             output=output))
+    for b in blocks.synthesize(c, style=inputs.style_specs, n_samples=inputs.n_samples,
+                               seed=seed):
+      write(b.audio)
+      listener.add(b.audio)
+      first = first or b.result
+      convergence.append(b.spectral_convergence)
+      history = b.result.history
+      per_block.append({
+          "final_total": min(history["total"]), "iterations": history["iteration"][-1],
+          "stop_reason": b.result.stop_reason, "samples": b.audio.size,
+          "seconds": time.perf_counter() - t0 - sum(x["seconds"] for x in per_block)})
+      logging.info("block %d/%d done: loss %.4g, %.1f s of output, %.0f s so far", b.index + 1,
+                   p.n_blocks, per_block[-1]["final_total"],
+                   sum(x["samples"] for x in per_block) / c.sample_rate,
+                   time.perf_counter() - t0)
+    synthesis_s = time.perf_counter() - t0
+    kw = dict(sample_rate_hz=c.sample_rate, style=inputs.styles, n_fft=c.n_fft,
+              hop_length=c.hop_length)
+    quality = metrics.evaluate(listener.first_minute(), **kw)
+    quality["last_minute"] = metrics.evaluate(listener.last_minute(), **kw)["style"]
+    quality["spectral_convergence"] = float(np.mean(convergence))
+    quality["joins"] = listener.summary()
+    logging.info("quality: first minute %s; last minute %s; joins: %d, largest step %s",
+                 json.dumps(quality["style"]["texture_stats"]),
+                 json.dumps(quality["last_minute"]["texture_stats"]),
+                 quality["joins"]["count"], quality["joins"]["max"])
+    record = _record(c, inputs, name=name, seed=seed, channels=1, output=output,
+                     history=first.history, stop_reason=first.stop_reason, quality=quality,
+                     seconds={"compile": first.compile_seconds, "synthesis": synthesis_s,
+                              "total": time.perf_counter() - start},
+                     extra={"blocks": per_block})
+    panels = [(f"style: {os.path.basename(n)}", s)
+              for n, s in zip(inputs.style_names, inputs.style_specs, strict=True)]
+    panels.append(("result: the first block", first.spectrogram))
+    plots.summary_figure(tmp["png"], panels=panels, history=first.history, c=c)
+    with open(tmp["json"], "w") as f:
+      json.dump(record, f, indent=1)
+  logging.info("wrote %s", ", ".join(paths.values()))
+  return record
 
 
 def run_batch(
@@ -356,6 +461,9 @@ def run_batch(
     raise InputError(f"--batch must be at least 1, got {batch}")
   inputs = _inputs(c, style_paths=style_paths, content_path=content_path, duration_s=duration_s,
                    shortest=c.batch_styles, offset_s=offset_s, clip_s=clip_s)
+  if inputs.long:
+    raise InputError(f"--batch makes outputs up to config.block_s ({c.block_s:g} s) long; "
+                     "longer ones are made one at a time, in blocks (no --batch)")
   targets = [inputs]
   if c.batch_styles:
     targets = [dataclasses.replace(inputs, styles=[y], style_names=[n], style_specs=[s])
@@ -445,6 +553,9 @@ def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
       loaded[key] = _inputs(p.config, style_paths=[s for s in p.style.split(",") if s],
                             content_path=p.content or None, duration_s=p.duration_s)
     inputs = loaded[key]
+    if inputs.long:
+      raise InputError(f"sweep point {p.name}: sweeps make outputs up to config.block_s "
+                       f"({p.config.block_s:g} s) long")
     group = (sweep.static_key(p.config), inputs.n_frames, inputs.content is None)
     groups.setdefault(group, []).append((p, inputs))
   size = sc.max_jobs_per_device * mesh.size

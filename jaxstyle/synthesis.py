@@ -136,6 +136,14 @@ def to_spectrogram(x: jnp.ndarray, f: Form) -> jnp.ndarray:
   return jax.nn.softplus(x) / f.log_max if f.parametrization == "log" else x
 
 
+def to_variable(spec: jnp.ndarray, f: Form, floor: jnp.ndarray) -> jnp.ndarray:
+  """The spectrogram domain's variable of a network-scale spectrogram `[time, freq]`
+  (`to_spectrogram` inverts it; magnitudes below `floor` are raised to it)."""
+  if f.parametrization == "log":
+    return jnp.log(jnp.maximum(spectral.decompress(spec, log_max=f.log_max), floor))
+  return spec
+
+
 @functools.cache
 def objective(net: nets.StackedConv, style_layers: tuple[str, ...],
               content_layers: tuple[str, ...], f: Form | None = None):
@@ -238,6 +246,34 @@ class Problem(NamedTuple):
   x0: jnp.ndarray
   args: tuple[Any, ...]
   form: Form
+
+
+def continue_frames(delta: jnp.ndarray, prefix: jnp.ndarray, base: jnp.ndarray,
+                    ramp_frames: int) -> jnp.ndarray:
+  """`[held + free, freq]`: `prefix` `[held, freq]` held, then `base + r * delta` (both
+  `[free, freq]`), where `r` rises linearly from `1 / (ramp_frames + 1)` to 1 over the
+  first `ramp_frames` free frames: a change to the free frames fades in after the held
+  ones instead of stepping."""
+  ramp = jnp.minimum(jnp.arange(1, len(base) + 1) / (ramp_frames + 1), 1.0)[:, None]
+  return jnp.concatenate([prefix, base + ramp * delta])
+
+
+@functools.cache
+def continued(fun: Callable[..., Any], ramp_frames: int) -> Callable[..., Any]:
+  """`g(delta, prefix, base, *args) = fun(continue_frames(delta, prefix, base,
+  ramp_frames), *args)`: `fun` with the first frames held, optimised from `delta = 0`.
+  Cached, as `objective`, so the blocks of one output share one compiled solver."""
+
+  def g(delta, prefix, base, *args):
+    return fun(continue_frames(delta, prefix, base, ramp_frames), *args)
+
+  return g
+
+
+def style_rms(c: ml_collections.ConfigDict, style: Sequence[np.ndarray]) -> jnp.ndarray:
+  """`[freq]` the RMS STFT magnitude of each bin over the style spectrograms."""
+  return jnp.sqrt(jnp.mean(jnp.concatenate(
+      [spectral.decompress(jnp.asarray(s), log_max=c.log_max) ** 2 for s in style]), axis=0))
 
 
 def shaped_noise(magnitude: jnp.ndarray, key: jax.Array, *, n_samples: int, n_fft: int,
@@ -393,10 +429,8 @@ def problem(
                        "init=noise (the content shapes it through content_weight)")
     x0 = jnp.asarray(content, jnp.float32)
   elif c.noise_init == "spectrum":
-    rms = jnp.sqrt(jnp.mean(jnp.concatenate(
-        [spectral.decompress(jnp.asarray(s), log_max=c.log_max) ** 2 for s in style]), axis=0))
-    x0 = shaped_noise(rms, key, n_samples=n_samples, n_fft=c.n_fft, hop_length=c.hop_length,
-                      circular=c.loop)
+    x0 = shaped_noise(style_rms(c, style), key, n_samples=n_samples, n_fft=c.n_fft,
+                      hop_length=c.hop_length, circular=c.loop)
     if f.domain == "spectrogram":
       x0 = spectral.spectrogram(x0, n_fft=c.n_fft, hop_length=c.hop_length, log_max=c.log_max,
                                 circular=c.loop)
@@ -404,8 +438,8 @@ def problem(
     x0 = WAVEFORM_NOISE_STD * jax.random.normal(key, (n_samples,))
   else:
     x0 = NOISE_INIT_SCALE * jax.random.uniform(key, (n_frames, n_freq))
-  if f.domain == "spectrogram" and f.parametrization == "log":
-    x0 = jnp.log(jnp.maximum(spectral.decompress(x0, log_max=c.log_max), targets.floor))
+  if f.domain == "spectrogram":
+    x0 = to_variable(x0, f, targets.floor)
   return Problem(objective(net, s_layers, c_layers, f), x0,
                  (variables, targets, content_feats, weights(c)), f)
 

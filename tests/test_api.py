@@ -7,6 +7,7 @@ import pytest
 
 import jaxstyle
 from jaxstyle import audio
+from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import metrics
 
@@ -21,6 +22,18 @@ def test_texture_is_deterministic_and_nearer_the_style_than_noise(tiny, texture_
   noise = np.random.default_rng(0).standard_normal(a.size).astype(np.float32)
   mel = lambda y: metrics.log_mel_distance(texture_clip, y, sample_rate_hz=SR)  # noqa: E731
   assert mel(a) < mel(noise)
+
+
+def test_a_texture_longer_than_a_block_is_made_in_blocks(tiny, texture_clip):
+  tiny.block_s, tiny.iterations = 2.5, 5
+  y = jaxstyle.texture(texture_clip, tiny, seconds=3.0, seed=2)
+  spec = jaxstyle.spectrogram(texture_clip, tiny)
+  parts = list(blocks.synthesize(tiny, style=[spec], n_samples=3 * SR, seed=2))
+  assert len(parts) == 2
+  np.testing.assert_array_equal(y, np.concatenate([b.audio for b in parts]))
+  tiny.domain = "waveform"
+  with pytest.raises(jaxstyle.InputError, match="made in blocks, which need"):
+    jaxstyle.texture(texture_clip, tiny, seconds=3.0)
 
 
 def test_stylize_keeps_the_contents_length(tiny, texture_clip, tone_clip):

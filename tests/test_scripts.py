@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import jaxstyle
 from jaxstyle import InputError
+from jaxstyle import blocks
 from jaxstyle import examples
 from jaxstyle import pipeline
 
@@ -59,6 +61,28 @@ def test_texture_script_multi_style_duration_and_loop(tmp_path):
   # A ring of whole hops and pool pairs (64 * 2 samples), its join measured.
   assert record["config"]["loop"] and round(record["duration_s"] * 22050) % 128 == 0
   assert record["quality"]["seam"]["flux"] > 0
+
+
+def test_texture_script_long_output_in_blocks(tmp_path):
+  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(seconds=1.5, seed=1))
+  out = tmp_path / "out"
+  p = _script("texture.py", f"--style={a}", "--duration=6", "--config.block_s=2.5",
+              f"--output_dir={out}", *TINY)
+  assert p.returncode == 0, p.stderr
+  assert "block 5/5 done" in p.stderr
+  record = _check_outputs(out, "a", 6.0)  # no temporary file left beside them
+  assert len(record["blocks"]) == 5 and record["peak_memory_mib"] > 0
+  assert all(b["final_total"] > 0 and b["iterations"] == 8 for b in record["blocks"])
+  quality = record["quality"]
+  assert quality["last_minute"]["texture_stats"]["total"] > 0
+  # Every join with its measuring window (half a block either side) inside the output.
+  c = jaxstyle.load_config("default")
+  c.n_fft, c.hop_length, c.block_s = 256, 64, 2.5
+  plan = blocks.plan(c, 6 * 22050)
+  expected = [s / 22050 for s, _ in blocks.joins(plan) if s + plan.step // 2 <= 6 * 22050]
+  assert [j["at_s"] for j in quality["joins"]["each"]] == pytest.approx(expected)
+  assert len(expected) == 3
+  assert all(j[at]["flux"] > 0 for j in quality["joins"]["each"] for at in ("switch", "middle"))
 
 
 def test_stylize_script(tmp_path):
@@ -119,6 +143,7 @@ def test_help_explains_every_flag():
     (["--output_rate=50"], "output rate"),
     (["--loop", "--config.net.orientation=time"], "config.loop needs a time axis"),
     (["--channels=2", "--batch=2"], "one stereo texture at a time"),
+    (["--duration=60", "--channels=2"], "stereo textures up to config.block_s"),
 ])
 def test_script_bad_input_is_one_error_line(tmp_path, args, message):
   out = tmp_path / "out"
@@ -169,6 +194,24 @@ def test_bad_durations(tiny, tmp_path):
   tiny.loop = True
   with pytest.raises(InputError, match="not a loop"):
     pipeline.run(tiny, style_paths=[good], content_path=good, output_dir=str(tmp_path))
+  assert os.listdir(tmp_path) == ["good.wav"]
+
+
+def test_long_outputs_refused_where_blocks_cannot_make_them(tiny, tmp_path):
+  good = _wav(tmp_path / "good.wav", examples.tones(seconds=1.0, seed=6))
+  out = str(tmp_path / "out")
+  kwargs = dict(style_paths=[good], duration_s=60.0, output_dir=out)
+  with pytest.raises(InputError, match="--batch makes outputs up to config.block_s"):
+    pipeline.run_batch(tiny, batch=2, **kwargs)
+  for key, value, message in (("domain", "waveform", "made in blocks, which need"),
+                              ("block_s", 1.0, "too short for blocks"),
+                              ("block_s", float("nan"), "config.block_s must be a positive")):
+    c = tiny.copy_and_resolve_references()
+    c[key] = value
+    with pytest.raises(InputError, match=message):
+      pipeline.run(c, **kwargs)
+  with pytest.raises(InputError, match="needs about .* GiB on the disk"):
+    pipeline.run(tiny, style_paths=[good], duration_s=1e9, output_dir=out)
   assert os.listdir(tmp_path) == ["good.wav"]
 
 
