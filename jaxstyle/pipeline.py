@@ -207,6 +207,17 @@ def _record(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed: i
   }
 
 
+def _plot(path: str, inputs: _Inputs, result: synthesis.Result, c: ml_collections.ConfigDict,
+          *, title: str = "result") -> None:
+  """The run's figure: the style (and content) spectrograms, `result`'s, its losses."""
+  panels = [(f"style: {os.path.basename(n)}", s)
+            for n, s in zip(inputs.style_names, inputs.style_specs, strict=True)]
+  if inputs.content_spec is not None:
+    panels.append((f"content: {os.path.basename(inputs.content_path)}", inputs.content_spec))
+  panels.append((title, result.spectrogram))
+  plots.summary_figure(path, panels=panels, history=result.history, c=c)
+
+
 def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Result, *, name: str,
             seed: int, output_dir: str, seconds: dict[str, float], plot: bool = True,
             extra: dict | None = None, output: audio.Output = audio.WAV,
@@ -258,12 +269,7 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
     tmp = {ext: stack.enter_context(audio.atomic_path(paths[ext])) for ext in reversed(exts)}
     audio.save(tmp[output.container], wave, sample_rate=c.sample_rate, output=output)
     if plot:
-      panels = [(f"style: {os.path.basename(n)}", s)
-                for n, s in zip(inputs.style_names, inputs.style_specs, strict=True)]
-      if inputs.content_spec is not None:
-        panels.append((f"content: {os.path.basename(inputs.content_path)}", inputs.content_spec))
-      panels.append(("result", result.spectrogram))
-      plots.summary_figure(tmp["png"], panels=panels, history=result.history, c=c)
+      _plot(tmp["png"], inputs, result, c)
     with open(tmp["json"], "w") as f:
       json.dump(record, f, indent=1)
   logging.info("wrote %s", ", ".join(paths.values()))
@@ -407,10 +413,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed:
                      seconds={"compile": first.compile_seconds, "synthesis": synthesis_s,
                               "total": time.perf_counter() - start},
                      extra={"blocks": per_block})
-    panels = [(f"style: {os.path.basename(n)}", s)
-              for n, s in zip(inputs.style_names, inputs.style_specs, strict=True)]
-    panels.append(("result: the first block", first.spectrogram))
-    plots.summary_figure(tmp["png"], panels=panels, history=first.history, c=c)
+    _plot(tmp["png"], inputs, first, c, title="result: the first block")
     with open(tmp["json"], "w") as f:
       json.dump(record, f, indent=1)
   logging.info("wrote %s", ", ".join(paths.values()))
