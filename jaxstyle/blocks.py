@@ -2,8 +2,9 @@
 
 An output longer than `config.block_s` is made block by block, so memory is that of
 one block whatever the length. Every block is `block_s` long and optimised against the
-same style targets. Block k > 0 starts from `PREFIX_S` of block k-1's audio `a`, taken
-`EDGE_S` before that block's end (whose zero-padded convs and STFT colour it):
+same style targets. Block k > 0 starts from `PREFIX_S` of block k-1's audio `a` (from
+its sample `step`; block k-1 runs on past `a` to `EDGE_S` before its end, which its
+zero-padded convs and STFT colour):
 
 - the STFT frames that see only `a` are held fixed (the prefix: the statistics see
   what is heard before the block);
@@ -12,7 +13,12 @@ same style targets. Block k > 0 starts from `PREFIX_S` of block k-1's audio `a`,
   step (a one-window fade left a flux step of about 15%); the optimiser's change to
   them fades in over `RAMP_S` (`synthesis.continued`);
 - Griffin-Lim holds the prefix's phases, so the block's audio is `a` wherever only
-  prefix frames cover it; the output switches from block k-1 to block k there.
+  prefix frames cover it.
+
+The output crosses from block k-1 to block k (equal power, over `CROSS_S`) only
+`SETTLE_S` after the held frames: the optimiser makes an onset in the first 0.3 s of
+new texture (with the modulation terms; BUILD.md "Long outputs"), which the output
+takes from block k-1 instead.
 
 Shapes: waveforms `[samples]`, spectrograms `[time, freq]` at network scale.
 """
@@ -38,6 +44,8 @@ PREFIX_S = 1.0
 EDGE_S = 0.25
 RAMP_S = 0.1
 FADE_WINDOWS = 8
+SETTLE_S = 0.35
+CROSS_S = 0.05
 
 
 class Plan(NamedTuple):
@@ -45,13 +53,15 @@ class Plan(NamedTuple):
 
   Attributes:
     block: the waveform of every block.
-    prefix: the audio `a` a block k > 0 starts from.
+    prefix: the audio `a` a block k > 0 starts from: block k-1's from `step` on.
     held: STFT frames of a block k > 0 held fixed (those that see only `a`).
-    switch: the first sample of a block k > 0 that a free frame covers: the output
-      comes from block k from there on.
+    switch: the first sample of a block k > 0 that a free frame covers.
     fade: the first sample of a block k > 0 where `a` fades into noise in its start;
       the fade ends at `prefix`.
-    step: the output each block k > 0 adds; block 0 gives `switch + step`.
+    join: the first sample of a block k > 0 in the output, `SETTLE_S` after `switch`:
+      the output crosses there from block k-1 (its sample `step + join`) to block k.
+    cross: the length of that cross-fade.
+    step: the output each block k > 0 adds; block 0 gives `join + step`.
     n_blocks: blocks for the whole output.
   """
 
@@ -60,6 +70,8 @@ class Plan(NamedTuple):
   held: int
   switch: int
   fade: int
+  join: int
+  cross: int
   step: int
   n_blocks: int
 
@@ -84,23 +96,24 @@ def plan(c: ml_collections.ConfigDict, n_samples: int) -> Plan:
   """The `Plan` of an output of `n_samples` under config `c` (`c.block_s` long blocks)."""
   hop, n_fft = c.hop_length, c.n_fft
   frames = lambda s: max(int(round(s * c.sample_rate / hop)), 1)  # noqa: E731
-  block, prefix, edge = (hop * frames(s) for s in (c.block_s, PREFIX_S, EDGE_S))
+  block, prefix, edge, settle, cross = (hop * frames(s) for s in (
+      c.block_s, PREFIX_S, EDGE_S, SETTLE_S, CROSS_S))
   fade = prefix - FADE_WINDOWS * n_fft
   held = (fade - n_fft // 2) // hop + 1
-  if held < 1 or block - edge - prefix < prefix:
+  switch = held * hop - n_fft // 2
+  join = switch + settle
+  step = block - edge - max(prefix, join + cross)
+  if held < 1 or step < prefix // 2:
     raise InputError(f"config.block_s={c.block_s} s is too short for blocks that continue "
                      f"{PREFIX_S} s of audio at n_fft={n_fft}")
-  switch = held * hop - n_fft // 2
-  step = block - edge - prefix
-  n_blocks = max(math.ceil((n_samples - switch) / step), 1)
-  return Plan(block, prefix, held, switch, fade, step, n_blocks)
+  n_blocks = max(math.ceil((n_samples - join) / step), 1)
+  return Plan(block, prefix, held, switch, fade, join, cross, step, n_blocks)
 
 
 def joins(p: Plan) -> list[tuple[int, int]]:
-  """`(switch, middle)` of the joins of blocks 1, 2, ...: the output samples where each
-  takes over and where, in its start, `a` and the new texture weigh alike."""
-  middle = (p.fade + p.prefix) // 2 - p.switch
-  return [(p.switch + k * p.step, p.switch + k * p.step + middle) for k in range(1, p.n_blocks)]
+  """`(start, middle)` of the cross-fades to blocks 1, 2, ...: the output samples where
+  each is first heard and where it weighs as much as the block before."""
+  return [(p.join + k * p.step, p.join + k * p.step + p.cross // 2) for k in range(1, p.n_blocks)]
 
 
 @dataclasses.dataclass
@@ -151,7 +164,8 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray], n_s
   gl = dict(n_fft=c.n_fft, hop_length=c.hop_length, n_iter=c.phase_iterations,
             momentum=c.phase_momentum, length=p.block, init=c.phase_init)
   ramp = int(round(RAMP_S * c.sample_rate / c.hop_length))
-  done, a = 0, None
+  fade_in = np.sin(0.5 * np.pi * (np.arange(p.cross) + 0.5) / p.cross).astype(np.float32)
+  done, a, tail = 0, None, None
   for k in range(p.n_blocks):
     key = jax.random.fold_in(jax.random.key(seed), k)
     if k == 0:
@@ -167,26 +181,30 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray], n_s
                               history_size=c.history_size)
       res = optimize.minimize(solver, jnp.zeros_like(base), prefix, base, *first.args, **kw)
       x = synthesis.continue_frames(res.x, prefix, base, ramp)
-      known, start = stft(w)[:p.held], p.switch
+      known, start = stft(w)[:p.held], p.join
     result = synthesis.result(f, x, res.history, res.stop_reason, res.compile_seconds)
     mag = spectral.decompress(jnp.asarray(result.spectrogram), log_max=c.log_max)
     z = phase.griffin_lim(mag, key, known=known, **gl)
     rebuilt = jnp.abs(stft(z))
     convergence = float(jnp.linalg.norm(rebuilt - mag) / jnp.linalg.norm(mag))
-    last = k == p.n_blocks - 1
-    end = start + (n_samples - done if last else p.step if k else p.switch + p.step)
-    a = z[end - p.switch:end - p.switch + p.prefix]
-    done += end - start
-    yield Block(k, np.asarray(z[start:end]), result, convergence)
+    end = min(p.join + p.step, start + n_samples - done)
+    y = np.array(z[start:end])
+    if k:
+      m = min(p.cross, y.size)
+      y[:m] = y[:m] * fade_in[:m] + tail[:m] * fade_in[::-1][:m]
+    a, tail = z[p.step:p.step + p.prefix], np.asarray(z[end:end + p.cross])
+    done += y.size
+    yield Block(k, y, result, convergence)
 
 
 class Listener:
   """What the record measures of a long output, kept in bounded memory as its audio
   comes: the first and the last `minute_s`, and the seam measure (`metrics.seam`) at
-  each join's switch and fade middle over `context_s` either side (at most half a block).
+  each join's cross-fade start and middle over `context_s` either side (at most half a
+  block).
 
   Attributes:
-    joins: `[{"at_s", "switch": seam, "middle": seam}]`, one per join measured so far.
+    joins: `[{"at_s", "start": seam, "middle": seam}]`, one per join measured so far.
   """
 
   def __init__(self, p: Plan, *, n_samples: int, sample_rate: int, minute_s: float = 60.0,
@@ -207,11 +225,11 @@ class Listener:
     self._recent = np.concatenate([self._recent, y])
     w = self._context
     while self._pending and self._heard >= self._pending[0][0] + w:
-      switch, middle = self._pending.pop(0)
-      i = self._recent.size - (self._heard - (switch - w))
-      at_switch, at_middle = metrics.seam(self._recent[i:i + 2 * w], sample_rate_hz=self._rate,
-                                          at=[w, w + middle - switch])
-      self.joins.append({"at_s": switch / self._rate, "switch": at_switch, "middle": at_middle})
+      start, middle = self._pending.pop(0)
+      i = self._recent.size - (self._heard - (start - w))
+      at_start, at_middle = metrics.seam(self._recent[i:i + 2 * w], sample_rate_hz=self._rate,
+                                         at=[w, w + middle - start])
+      self.joins.append({"at_s": start / self._rate, "start": at_start, "middle": at_middle})
     keep = self._heard - (self._pending[0][0] - w) if self._pending else 0
     self._recent = self._recent[max(self._recent.size - keep, 0):]
 
@@ -226,6 +244,6 @@ class Listener:
   def summary(self) -> dict:
     """`{"count", "max", "each"}`: the joins measured, the largest of their flux and
     level steps (None without joins), and `joins`."""
-    steps = [j[at][k] for j in self.joins for at in ("switch", "middle")
+    steps = [j[at][k] for j in self.joins for at in ("start", "middle")
              for k in ("flux", "level")]
     return {"count": len(self.joins), "max": max(steps, default=None), "each": self.joins}

@@ -29,7 +29,7 @@ def test_a_texture_longer_than_a_block_is_made_in_blocks(tiny, texture_clip):
   y = jaxstyle.texture(texture_clip, tiny, seconds=3.0, seed=2)
   spec = jaxstyle.spectrogram(texture_clip, tiny)
   parts = list(blocks.synthesize(tiny, style=[spec], n_samples=3 * SR, seed=2))
-  assert len(parts) == 2
+  assert len(parts) == blocks.plan(tiny, 3 * SR).n_blocks > 1
   np.testing.assert_array_equal(y, np.concatenate([b.audio for b in parts]))
   tiny.domain = "waveform"
   with pytest.raises(jaxstyle.InputError, match="made in blocks, which need"):

@@ -63,14 +63,16 @@ def test_the_plan_covers_the_output(tiny, seconds):
   c = _long_config(tiny)
   n = int(seconds * RATE)
   p = blocks.plan(c, n)
-  assert p.switch + (p.n_blocks - 1) * p.step < n <= p.switch + p.n_blocks * p.step or (
-      p.n_blocks == 1 and n <= p.switch + p.step)
+  assert p.join + (p.n_blocks - 1) * p.step < n <= p.join + p.n_blocks * p.step or (
+      p.n_blocks == 1 and n <= p.join + p.step)
   # The held frames are all those that end before the fade.
   last_end = lambda t: t * c.hop_length + c.n_fft // 2  # noqa: E731
   assert last_end(p.held - 1) <= p.fade < last_end(p.held) and p.fade < p.prefix < p.block
-  assert p.switch == last_end(p.held) - c.n_fft
-  for switch, middle in blocks.joins(p):
-    assert switch < middle < switch + p.prefix
+  assert p.switch == last_end(p.held) - c.n_fft < p.join
+  # Block k-1 holds `a` and runs on through the cross-fade to block k.
+  assert p.step + max(p.prefix, p.join + p.cross) < p.block
+  for start, middle in blocks.joins(p):
+    assert start < middle < start + p.cross
 
 
 def _cut_together(c, style, n, p, seed):
@@ -93,7 +95,7 @@ def test_blocks_join_without_the_seams_of_independent_blocks():
   c.net.channels, c.iterations, c.phase_iterations, c.block_s = 32, 20, 20, 2.5
   clip = examples.tones(seconds=2.0, seed=6)
   style = [frontend.analyze(clip, c)]
-  n = int(5.5 * RATE)
+  n = int(4.7 * RATE)
   p = blocks.plan(c, n)
   parts = list(blocks.synthesize(c, style=style, n_samples=n, seed=1))
   assert [b.index for b in parts] == list(range(p.n_blocks)) and p.n_blocks >= 4
@@ -119,16 +121,19 @@ def test_listener_measures_every_join_and_keeps_the_ends(tiny):
   p = blocks.plan(c, n)
   y = np.random.default_rng(7).standard_normal(n).astype(np.float32)
   stepped = blocks.joins(p)[1][0]
-  y[stepped:] *= 0.3  # a level step at the second join's switch
+  y[stepped:] *= 0.3  # a level step at the second join's start
   listener = blocks.Listener(p, n_samples=n, sample_rate=RATE, minute_s=2.0, context_s=1.0)
   for i in range(0, n, 5000):
     listener.add(y[i:i + 5000])
-  assert [j["at_s"] for j in listener.joins] == [s / RATE for s, _ in blocks.joins(p)]
-  for j, (switch, _) in zip(listener.joins, blocks.joins(p), strict=True):
-    assert (j["switch"]["level"] > 1) == (switch == stepped), j
+  # Every join with its measuring window inside the output.
+  measured = [s for s, _ in blocks.joins(p) if s + min(RATE, p.step // 2) <= n]
+  assert [j["at_s"] for j in listener.joins] == [s / RATE for s in measured]
+  assert len(measured) >= 3
+  for j, start in zip(listener.joins, measured, strict=True):
+    assert (j["start"]["level"] > 1) == (start == stepped), j
   np.testing.assert_array_equal(listener.first_minute(), y[:2 * RATE])
   np.testing.assert_array_equal(listener.last_minute(), y[-2 * RATE:])
-  assert listener.summary()["count"] == len(blocks.joins(p))
+  assert listener.summary()["count"] == len(measured)
 
 
 @pytest.mark.parametrize("output", [audio.WAV, audio.Output("flac", "PCM_24"),
