@@ -41,6 +41,7 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import audio
+from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
@@ -377,7 +378,7 @@ def run(
       n_frames, n_freq = specs[_frontend_key(c)][content_path or style_paths[0]].shape
       key = (_frontend_key(c), tuple(c.net.items()), n_frames, n_freq)
       if v.get("pretrained", False) and key not in checked:
-        train.load_variables(params, c, n_frames=n_frames, n_freq=n_freq)
+        checkpoint.load(params, c, n_frames=n_frames, n_freq=n_freq)
         checked.add(key)
   longest_s = max(inputs[p].size for p in style_paths) / e.base.sample_rate
 

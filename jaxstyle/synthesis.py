@@ -16,13 +16,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import optimize
 from jaxstyle import spectral
-from jaxstyle import train
 from jaxstyle.errors import InputError
 
 # Noise init, as the reference code: uniform in [0, NOISE_INIT_SCALE).
@@ -404,7 +404,7 @@ def problem(
   f = form(c)
   net = nets.from_config(c)
   if variables is None and c.params:
-    variables = train.load_variables(c.params, c, n_frames=n_frames, n_freq=n_freq)
+    variables = checkpoint.load(c.params, c, n_frames=n_frames, n_freq=n_freq)
   elif variables is None:
     variables = nets.random_variables(c, n_frames, n_freq)
   s_layers, c_layers = config_lib.style_layers(c), config_lib.content_layers(c)

@@ -1,4 +1,4 @@
-"""Classifier pretraining of the style network, and its checkpoints ("pretrained" weights).
+"""Classifier pretraining of the style network; its checkpoints are `checkpoint`'s.
 
 Huzaifah & Wyse (2019) pretrain the network on ESC-50 classification: fold 1 for
 validation, folds 2-5 for training, Adam (lr 1e-3), batch 20, 30 epochs, cross-entropy.
@@ -8,10 +8,7 @@ validation, folds 2-5 for training, Adam (lr 1e-3), batch 20, 30 epochs, cross-e
   DATA_DIR/meta/esc50.csv   columns filename, fold, target, category (others ignored)
 
 A `Classifier` is `nets.StackedConv` (submodule `features`) -> global average pooling
--> dense logits. Only the `StackedConv` variables are saved, in a msgpack file (never
-pickle) that records the architecture and front-end they were trained with;
-`load_variables` is the one way to read them back, and it refuses a checkpoint that does
-not fit the config's network.
+-> dense logits. Only the `StackedConv` variables are saved (`checkpoint.save`).
 """
 
 from collections.abc import Sequence
@@ -22,8 +19,6 @@ import os
 import time
 
 from absl import logging
-from flax import serialization
-from flax import traverse_util
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -32,6 +27,7 @@ import numpy as np
 import optax
 
 from jaxstyle import audio
+from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import nets
 from jaxstyle import spectral
@@ -40,13 +36,6 @@ from jaxstyle.errors import InputError
 CSV_PATH = os.path.join("meta", "esc50.csv")
 AUDIO_DIR = "audio"
 CSV_COLUMNS = ("filename", "fold", "target", "category")
-CHECKPOINT_FORMAT = "jaxstyle.features"
-CHECKPOINT_VERSION = 1
-# What a checkpoint must share with the config that loads it.
-ARCHITECTURE_KEYS = ("net.orientation", "net.stacks", "net.channels", "net.kernel_size",
-                     "net.pooling", "sample_rate", "n_fft", "hop_length", "log_max")
-# What the input channels of each orientation are (see `nets.net_input`).
-CHANNEL_NAMES = {"freq": "frequency bins", "time": "time frames", "2d": "image channels"}
 
 
 class Classifier(nn.Module):
@@ -188,106 +177,6 @@ def _spectrogram_shape(c: ml_collections.ConfigDict, clip_seconds: float) -> tup
   return n_frames, c.n_fft // 2 + 1
 
 
-def _in_channels(orientation: str, n_frames: int, n_freq: int) -> int:
-  return {"freq": n_freq, "time": n_frames, "2d": 1}[orientation]
-
-
-def _architecture(c: ml_collections.ConfigDict) -> dict:
-  return {key: functools.reduce(getattr, key.split("."), c) for key in ARCHITECTURE_KEYS}
-
-
-def save_variables(path: str, variables: dict, c: ml_collections.ConfigDict, *, n_frames: int,
-                   n_freq: int, training: dict | None = None) -> None:
-  """Writes `StackedConv` variables of config `c` to a checkpoint, atomically.
-
-  Args:
-    path: checkpoint file (msgpack).
-    variables: `{"params": ..., "batch_stats": ...}` of `nets.from_config(c)`.
-    c: the config whose network and front-end produced them.
-    n_frames, n_freq: the input spectrogram shape `[time, freq]` they were trained on.
-    training: metadata to keep (numbers, strings, lists of them).
-  """
-  record = {
-      "format": CHECKPOINT_FORMAT,
-      "version": CHECKPOINT_VERSION,
-      "architecture": _architecture(c) | {
-          "in_channels": _in_channels(c.net.orientation, n_frames, n_freq)},
-      "training": training or {},
-      "variables": jax.tree.map(np.asarray, {k: variables[k] for k in ("params", "batch_stats")}),
-  }
-  with audio.atomic_path(path) as tmp, open(tmp, "wb") as f:
-    f.write(serialization.msgpack_serialize(record))
-
-
-def load_variables(path: str, c: ml_collections.ConfigDict, *, n_frames: int,
-                   n_freq: int) -> dict:
-  """Reads a checkpoint and checks it against the network of config `c`.
-
-  The recorded architecture and front-end must equal the config's, and the variables
-  must have the tree structure and every leaf shape of freshly initialised variables
-  of `nets.from_config(c)` for `[n_frames, n_freq]` spectrograms.
-
-  Args:
-    path: a checkpoint written by `save_variables` (or `train`).
-    c: a jaxstyle config.
-    n_frames, n_freq: the spectrogram shape `[time, freq]` the network will see (only
-      the input channels of the orientation matter: `n_freq` for `freq`, `n_frames`
-      for `time`).
-
-  Returns:
-    `{"params": ..., "batch_stats": ...}` for `nets.from_config(c).apply`; the
-    batchnorm statistics are those from training.
-
-  Raises:
-    InputError: missing, unreadable or foreign file, or any mismatch with the config,
-      naming what differs.
-  """
-  config_lib.check(c)
-  if not os.path.isfile(path):
-    raise InputError(f"checkpoint not found: {path}")
-  with open(path, "rb") as f:
-    data = f.read()
-  try:
-    record = serialization.msgpack_restore(data)
-  except (ValueError, TypeError) as e:
-    raise InputError(f"cannot read checkpoint {path} (corrupt or not msgpack): {e}") from None
-  if not (isinstance(record, dict) and record.get("format") == CHECKPOINT_FORMAT
-          and isinstance(record.get("architecture"), dict)
-          and isinstance(record.get("variables"), dict)):
-    raise InputError(f"{path} is not a jaxstyle network checkpoint")
-  if record.get("version") != CHECKPOINT_VERSION:
-    raise InputError(f"checkpoint {path} has format version {record.get('version')}; "
-                     f"this jaxstyle reads version {CHECKPOINT_VERSION}")
-
-  recorded, expected = record["architecture"], _architecture(c)
-  differ = [f"{key}={recorded.get(key)!r} but the config has {expected[key]!r}"
-            for key in ARCHITECTURE_KEYS if recorded.get(key) != expected[key]]
-  if differ:
-    raise InputError(f"checkpoint {path} does not fit the config: it has "
-                     + "; ".join(differ))
-  orientation = c.net.orientation
-  in_channels = _in_channels(orientation, n_frames, n_freq)
-  if recorded.get("in_channels") != in_channels:
-    hint = (" (the time orientation needs clips as long as the training clips)"
-            if orientation == "time" else "")
-    raise InputError(f"checkpoint {path} was trained on inputs with {recorded.get('in_channels')} "
-                     f"{CHANNEL_NAMES[orientation]} as channels, but this input has "
-                     f"{in_channels}{hint}")
-
-  fresh = traverse_util.flatten_dict(
-      jax.eval_shape(lambda: nets.random_variables(c, n_frames, n_freq)), sep="/")
-  loaded = traverse_util.flatten_dict(record["variables"], sep="/")
-  problems = [f"missing {k}" for k in fresh if k not in loaded]
-  problems += [f"unexpected {k}" for k in loaded if k not in fresh]
-  problems += [f"{k} has shape {np.shape(loaded[k])} but the network needs {fresh[k].shape}"
-               for k in fresh if k in loaded and (not isinstance(loaded[k], np.ndarray)
-                                                  or loaded[k].shape != fresh[k].shape)]
-  if problems:
-    raise InputError(f"checkpoint {path} does not fit the config's network: "
-                     + "; ".join(problems))
-  return traverse_util.unflatten_dict({k: jnp.asarray(v) for k, v in loaded.items()}, sep="/")
-
-
 def train(
     c: ml_collections.ConfigDict,
     *,
@@ -304,7 +193,7 @@ def train(
 
   Adam (b1 .9, b2 .999, eps 1e-8) on the mean softmax cross-entropy, batchnorm in
   training mode; one jitted step for all batches (each epoch is shuffled and its last
-  partial batch dropped). The checkpoint (`save_variables`) holds the `StackedConv`
+  partial batch dropped). The checkpoint (`checkpoint.save`) holds the `StackedConv`
   variables after the last epoch, not the head.
 
   Args:
@@ -398,7 +287,7 @@ def train(
                  "%.3f, %.1f s", epoch, epochs, *(history[k][-1] for k in history))
 
   features = {"params": params["features"], "batch_stats": batch_stats["features"]}
-  save_variables(output_path, features, c, n_frames=n_frames, n_freq=n_freq, training={
+  checkpoint.save(output_path, features, c, n_frames=n_frames, n_freq=n_freq, training={
       "data_dir": os.path.abspath(data_dir), "classes": classes, "val_fold": val_fold,
       "clip_seconds": clip_seconds, "epochs": epochs, "batch_size": batch_size,
       "learning_rate": learning_rate, "seed": seed, "val_accuracy": history["val_accuracy"][-1]})

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import nets
 from jaxstyle import train
@@ -120,7 +121,7 @@ def test_classifier_variables_nest_the_network():
 def test_checkpoint_round_trip(trained, dataset):
   path, result = trained
   c = tiny_config()
-  loaded = train.load_variables(path, c, n_frames=N_FRAMES, n_freq=N_FREQ)
+  loaded = checkpoint.load(path, c, n_frames=N_FRAMES, n_freq=N_FREQ)
   net = nets.from_config(c)
   _, val = train.load_dataset(str(dataset), c, clip_seconds=CLIP_S)
   x = val.inputs[:4]
@@ -139,7 +140,7 @@ def test_checkpoint_round_trip(trained, dataset):
 def test_load_refuses_other_architecture(trained, field, value):
   path, _ = trained
   with pytest.raises(InputError, match=f"net.{field}="):
-    train.load_variables(path, tiny_config(**{field: value}), n_frames=N_FRAMES, n_freq=N_FREQ)
+    checkpoint.load(path, tiny_config(**{field: value}), n_frames=N_FRAMES, n_freq=N_FREQ)
 
 
 def test_load_refuses_other_front_end(trained):
@@ -147,21 +148,21 @@ def test_load_refuses_other_front_end(trained):
   c = tiny_config()
   c.hop_length = 64
   with pytest.raises(InputError, match="hop_length=128 but the config has 64"):
-    train.load_variables(path, c, n_frames=N_FRAMES, n_freq=N_FREQ)
+    checkpoint.load(path, c, n_frames=N_FRAMES, n_freq=N_FREQ)
 
 
 def test_load_checks_against_fresh_init(tmp_path):
   # Variables of a wider net recorded under the tiny config's architecture.
   path = str(tmp_path / "mislabelled.msgpack")
   wide = nets.random_variables(tiny_config(channels=16), N_FRAMES, N_FREQ)
-  train.save_variables(path, wide, tiny_config(), n_frames=N_FRAMES, n_freq=N_FREQ)
+  checkpoint.save(path, wide, tiny_config(), n_frames=N_FRAMES, n_freq=N_FREQ)
   with pytest.raises(InputError, match=r"params/conv1/kernel has shape \(3, 129, 16\) but the "
                      r"network needs \(3, 129, 8\)"):
-    train.load_variables(path, tiny_config(), n_frames=N_FRAMES, n_freq=N_FREQ)
+    checkpoint.load(path, tiny_config(), n_frames=N_FRAMES, n_freq=N_FREQ)
   del wide["batch_stats"]["bn1"]["var"]
-  train.save_variables(path, wide, tiny_config(channels=16), n_frames=N_FRAMES, n_freq=N_FREQ)
+  checkpoint.save(path, wide, tiny_config(channels=16), n_frames=N_FRAMES, n_freq=N_FREQ)
   with pytest.raises(InputError, match="missing batch_stats/bn1/var"):
-    train.load_variables(path, tiny_config(channels=16), n_frames=N_FRAMES, n_freq=N_FREQ)
+    checkpoint.load(path, tiny_config(channels=16), n_frames=N_FRAMES, n_freq=N_FREQ)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint", None])
@@ -172,9 +173,9 @@ def test_load_refuses_bad_file(trained, tmp_path, content):
       content = f.read(100)
   bad.write_bytes(content)
   with pytest.raises(InputError, match="bad.msgpack"):
-    train.load_variables(str(bad), tiny_config(), n_frames=N_FRAMES, n_freq=N_FREQ)
+    checkpoint.load(str(bad), tiny_config(), n_frames=N_FRAMES, n_freq=N_FREQ)
   with pytest.raises(InputError, match="not found"):
-    train.load_variables(str(tmp_path / "none.msgpack"), tiny_config(), n_frames=N_FRAMES,
+    checkpoint.load(str(tmp_path / "none.msgpack"), tiny_config(), n_frames=N_FRAMES,
                          n_freq=N_FREQ)
 
 
@@ -223,7 +224,7 @@ def test_script_end_to_end(dataset, tmp_path):
   assert proc.returncode == 0, proc.stderr
   assert "epoch 2/2" in proc.stderr
   c = tiny_config()
-  variables = train.load_variables(str(out), c, n_frames=N_FRAMES, n_freq=N_FREQ)
+  variables = checkpoint.load(str(out), c, n_frames=N_FRAMES, n_freq=N_FREQ)
   x = nets.net_input(np.zeros((N_FRAMES, N_FREQ), np.float32), "freq")[None]
   assert nets.from_config(c).apply(variables, x)["relu1"].shape == (1, N_FRAMES, 8)
 
