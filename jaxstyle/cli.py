@@ -1,5 +1,6 @@
 """Flags shared by `scripts/texture.py` and `scripts/stylize.py`, and their main."""
 
+from collections.abc import Callable
 import os
 import sys
 
@@ -84,6 +85,11 @@ def define_flags(*, content: bool) -> None:
                        "texture outputs then have one length (--duration, else the shortest style)."
                        + (" With config.init=content the seeds change only the phase." if content
                           else ""), lower_bound=1)
+  define_compilation_cache()
+
+
+def define_compilation_cache() -> None:
+  """Defines `--compilation_cache`, which `begin` turns on."""
   flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle", "jax"),
                       "Directory of JAX's persistent compilation cache, so a second run does "
                       "not recompile; empty to disable.")
@@ -91,14 +97,29 @@ def define_flags(*, content: bool) -> None:
 
 def begin(argv: list[str]) -> int | None:
   """The start of every long-running script's main: refuses positional arguments
-  (returns exit status 2 after one `error:` line), logs at INFO and keeps freed memory
-  (`pipeline.keep_freed_memory`). Returns None when the script should go on."""
+  (returns exit status 2 after one `error:` line), logs at INFO, keeps freed memory
+  (`pipeline.keep_freed_memory`) and turns on `--compilation_cache` where the script
+  defines it. Returns None when the script should go on."""
   if len(argv) > 1:
     print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
     return 2
   logging.set_verbosity(logging.INFO)
   pipeline.keep_freed_memory()
+  f = flags.FLAGS
+  if "compilation_cache" in f and f.compilation_cache:
+    pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
   return None
+
+
+def guarded(run: Callable[[], object]) -> int:
+  """A script's exit status for `run()`: 0, or 1 after one `error:` line naming the bad
+  input when it raises `InputError`."""
+  try:
+    run()
+  except InputError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  return 0
 
 
 def main(argv: list[str]) -> int:
@@ -109,25 +130,22 @@ def main(argv: list[str]) -> int:
   if (status := begin(argv)) is not None:
     return status
   f = flags.FLAGS
-  if f.compilation_cache:
-    pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
   if "loop" in f and f.loop:
     f.config.loop = True
-  try:
-    kwargs = dict(style_paths=f.style,
-                  content_path=f["content"].value if "content" in f else None,
-                  duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed,
-                  offset_s=f.offset, clip_s=f.clip_s,
-                  output=audio.Output(f.format, f.subtype, f.output_rate))
-    channels = f["channels"].value if "channels" in f else 1
-    if f.batch > 1 or f.config.batch_styles:
-      if channels > 1:
-        raise InputError("--channels=2 makes one stereo texture at a time: drop --batch and "
-                         "config.batch_styles")
-      pipeline.run_batch(f.config, batch=f.batch, **kwargs)
-    else:
-      pipeline.run(f.config, channels=channels, **kwargs)
-  except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
+  return guarded(lambda: _run(f))
+
+
+def _run(f: flags.FlagValues) -> None:
+  kwargs = dict(style_paths=f.style,
+                content_path=f["content"].value if "content" in f else None,
+                duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed,
+                offset_s=f.offset, clip_s=f.clip_s,
+                output=audio.Output(f.format, f.subtype, f.output_rate))
+  channels = f["channels"].value if "channels" in f else 1
+  if f.batch > 1 or f.config.batch_styles:
+    if channels > 1:
+      raise InputError("--channels=2 makes one stereo texture at a time: drop --batch and "
+                       "config.batch_styles")
+    pipeline.run_batch(f.config, batch=f.batch, **kwargs)
+  else:
+    pipeline.run(f.config, channels=channels, **kwargs)

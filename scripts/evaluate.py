@@ -15,6 +15,7 @@ from absl import app
 from absl import flags
 
 from jaxstyle import audio
+from jaxstyle import cli
 from jaxstyle import metrics
 from jaxstyle.errors import InputError
 
@@ -32,21 +33,20 @@ def main(argv):
   if len(argv) > 1:
     print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
     return 2
-  try:
-    if not FLAGS.reference and not FLAGS.content:
-      raise InputError("give --reference and/or --content")
-    load = lambda p: audio.check(audio.load(p, sample_rate=FLAGS.sample_rate), name=p,  # noqa: E731
-                                 n_fft=FLAGS.n_fft)
-    result = metrics.evaluate(
-        load(FLAGS.candidate), sample_rate_hz=FLAGS.sample_rate,
-        style=[load(p) for p in FLAGS.reference] or None,
-        content=load(FLAGS.content) if FLAGS.content else None,
-        n_fft=FLAGS.n_fft, hop_length=FLAGS.hop_length)
-  except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+  return cli.guarded(_run)
+
+
+def _run() -> None:
+  if not FLAGS.reference and not FLAGS.content:
+    raise InputError("give --reference and/or --content")
+  load = lambda p: audio.check(audio.load(p, sample_rate=FLAGS.sample_rate), name=p,  # noqa: E731
+                               n_fft=FLAGS.n_fft)
+  result = metrics.evaluate(
+      load(FLAGS.candidate), sample_rate_hz=FLAGS.sample_rate,
+      style=[load(p) for p in FLAGS.reference] or None,
+      content=load(FLAGS.content) if FLAGS.content else None,
+      n_fft=FLAGS.n_fft, hop_length=FLAGS.hop_length)
   print(json.dumps(result, indent=1))
-  return 0
 
 
 def run() -> None:

@@ -22,7 +22,6 @@ from absl import logging
 from jaxstyle import cli
 from jaxstyle import config
 from jaxstyle import evaluation
-from jaxstyle import pipeline
 from jaxstyle.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,36 +39,33 @@ flags.DEFINE_string("output_dir", "out/quality", "Where the report, figure and W
 flags.DEFINE_float("seconds", 4.0, "Length of the style excerpt, held-out excerpt and textures.")
 flags.DEFINE_integer("limit", 0, "Use only the first N recordings (0: all).", lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Seed of every method's noise.")
-flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle", "jax"),
-                    "Directory of JAX's persistent compilation cache; empty to disable.")
+cli.define_compilation_cache()
+flags.adopt_module_key_flags(cli)
 FLAGS = flags.FLAGS
 
 
 def main(argv):
   if (status := cli.begin(argv)) is not None:
     return status
-  if FLAGS.compilation_cache:
-    pipeline.enable_compilation_cache(os.path.expanduser(FLAGS.compilation_cache))
-  try:
-    configs = [evaluation.method_config(s) for s in [FLAGS.config, *FLAGS.compare]]
-    rates = {c.sample_rate for _, c in configs}
-    if len(rates) > 1:
-      raise InputError(f"all configs need one sample_rate, got {sorted(rates)}")
-    rate = rates.pop()
-    if not FLAGS.seconds > 0:
-      raise InputError(f"--seconds must be positive, got {FLAGS.seconds}")
-    paths = evaluation.recordings(FLAGS.textures)[: FLAGS.limit or None]
-    methods = evaluation.baselines(sample_rate_hz=rate, seed=FLAGS.seed) + [
-        evaluation.config_method(n, c, seed=FLAGS.seed) for n, c in configs]
-    report = evaluation.run(paths, methods, sample_rate_hz=rate, seconds=FLAGS.seconds)
-  except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  evaluation.write(report, FLAGS.output_dir, command=" ".join(["python", *sys.argv]),
-                   sample_rate_hz=rate)
+  return cli.guarded(_run)
+
+
+def _run() -> None:
+  configs = [evaluation.method_config(s) for s in [FLAGS.config, *FLAGS.compare]]
+  rates = {c.sample_rate for _, c in configs}
+  if len(rates) > 1:
+    raise InputError(f"all configs need one sample_rate, got {sorted(rates)}")
+  rate = rates.pop()
+  if not FLAGS.seconds > 0:
+    raise InputError(f"--seconds must be positive, got {FLAGS.seconds}")
+  paths = evaluation.recordings(FLAGS.textures)[: FLAGS.limit or None]
+  methods = evaluation.baselines(sample_rate_hz=rate, seed=FLAGS.seed) + [
+      evaluation.config_method(n, c, seed=FLAGS.seed) for n, c in configs]
+  report = evaluation.run(paths, methods, sample_rate_hz=rate, seconds=FLAGS.seconds)
+  command = " ".join(["python", *sys.argv])
+  evaluation.write(report, FLAGS.output_dir, command=command, sample_rate_hz=rate)
   logging.info("wrote %s", os.path.join(FLAGS.output_dir, "report.md"))
-  print(evaluation.markdown(report, command=" ".join(["python", *sys.argv])))
-  return 0
+  print(evaluation.markdown(report, command=command))
 
 
 def run() -> None:

@@ -12,15 +12,12 @@ then OUTPUT_DIR/report.md (a table of the variants and the figure grid), report.
 (everything per variant) and grid.png (the spectrograms). `--helpfull` lists every flag.
 """
 
-import os
-import sys
 
 from absl import app
 from absl import flags
 
 from jaxstyle import cli
 from jaxstyle import experiments
-from jaxstyle import pipeline
 from jaxstyle.errors import InputError
 
 flags.DEFINE_bool("list", False, "Print each experiment's name and a one-line description, "
@@ -45,32 +42,28 @@ flags.DEFINE_list("variants", None, "Run only these variants (comma-separated; d
                   "The reports show every variant with a valid result in --output_dir.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise init and of Griffin-Lim's initial phases "
                      "(the network's weights use config.net.seed).")
-flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle", "jax"),
-                    "Directory of JAX's persistent compilation cache, so a second run does not "
-                    "recompile; empty to disable.")
+cli.define_compilation_cache()
+flags.adopt_module_key_flags(cli)
 FLAGS = flags.FLAGS
 
 
 def main(argv: list[str]) -> int:
   if (status := cli.begin(argv)) is not None:
     return status
-  try:
-    if FLAGS.list:
-      for name, description in experiments.describe():
-        print(f"{name:18s} {description}")
-      return 0
-    if not FLAGS.experiment or not FLAGS.output_dir:
-      raise InputError("--experiment and --output_dir are required (--list names the "
-                       "experiments)")
-    if FLAGS.compilation_cache:
-      pipeline.enable_compilation_cache(os.path.expanduser(FLAGS.compilation_cache))
-    experiments.run(FLAGS.experiment, output_dir=FLAGS.output_dir, style_paths=FLAGS.style,
-                    content_path=FLAGS.content, quick=FLAGS.quick, resume=FLAGS.resume,
-                    params=FLAGS.params, seed=FLAGS.seed, variants=FLAGS.variants)
-  except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
+  return cli.guarded(_run)
+
+
+def _run() -> None:
+  if FLAGS.list:
+    for name, description in experiments.describe():
+      print(f"{name:18s} {description}")
+    return
+  if not FLAGS.experiment or not FLAGS.output_dir:
+    raise InputError("--experiment and --output_dir are required (--list names the "
+                     "experiments)")
+  experiments.run(FLAGS.experiment, output_dir=FLAGS.output_dir, style_paths=FLAGS.style,
+                  content_path=FLAGS.content, quick=FLAGS.quick, resume=FLAGS.resume,
+                  params=FLAGS.params, seed=FLAGS.seed, variants=FLAGS.variants)
 
 
 def run() -> None:

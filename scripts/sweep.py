@@ -11,7 +11,6 @@ a cluster) share a grid with --coordinator, --num_processes and --process_id (or
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -20,7 +19,6 @@ from jaxstyle import cli
 from jaxstyle import config
 from jaxstyle import pipeline
 from jaxstyle import sweep
-from jaxstyle.errors import InputError
 
 cli.define_config(
     os.path.join(config.CONFIGS_DIR, "sweep_demo.py"),
@@ -36,8 +34,8 @@ flags.DEFINE_integer("process_id", None, "This process's index, 0 .. num_process
 flags.DEFINE_bool("distributed", False, "Join a multi-process sweep even without --coordinator, "
                   "--num_processes and --process_id: JAX takes them from the environment "
                   "(JAX_COORDINATOR_ADDRESS, SLURM, Open MPI, Kubernetes, Cloud TPU).")
-flags.DEFINE_string("compilation_cache", os.path.join("~", ".cache", "jaxstyle", "jax"),
-                    "Directory of JAX's persistent compilation cache; empty to disable.")
+cli.define_compilation_cache()
+flags.adopt_module_key_flags(cli)
 
 
 def main(argv: list[str]) -> int:
@@ -47,14 +45,8 @@ def main(argv: list[str]) -> int:
   if f.distributed or f.coordinator or f.num_processes or f.process_id is not None:
     sweep.initialize(coordinator_address=f.coordinator, num_processes=f.num_processes,
                      process_id=f.process_id)
-  if f.compilation_cache:
-    pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
-  try:
-    pipeline.run_sweep(f.config, output_dir=f.output_dir, resume=f.resume)
-  except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
+  return cli.guarded(lambda: pipeline.run_sweep(f.config, output_dir=f.output_dir,
+                                                resume=f.resume))
 
 
 def run() -> None:

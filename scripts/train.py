@@ -11,7 +11,6 @@ they fit. `--helpfull` lists every flag.
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -19,7 +18,6 @@ from absl import flags
 from jaxstyle import cli
 from jaxstyle import config
 from jaxstyle import train
-from jaxstyle.errors import InputError
 
 cli.define_config(
     os.path.join(config.CONFIGS_DIR, "gram_only.py"),
@@ -42,15 +40,10 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> int:
   if (status := cli.begin(argv)) is not None:
     return status
-  try:
-    train.train(FLAGS.config, data_dir=FLAGS.data_dir, output_path=FLAGS.output,
-                epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
-                learning_rate=FLAGS.learning_rate, seed=FLAGS.seed, val_fold=FLAGS.val_fold,
-                clip_seconds=FLAGS.clip_seconds)
-  except InputError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
+  return cli.guarded(lambda: train.train(
+      FLAGS.config, data_dir=FLAGS.data_dir, output_path=FLAGS.output, epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
+      val_fold=FLAGS.val_fold, clip_seconds=FLAGS.clip_seconds))
 
 
 def run() -> None:
