@@ -4,12 +4,14 @@
 keys and bad values with an `InputError` naming the key.
 """
 
+from collections.abc import Mapping
 import functools
 import importlib.resources
 import importlib.util
 import math
 import os
 import re
+from typing import Any
 
 import ml_collections
 
@@ -230,6 +232,42 @@ def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
   return widths
 
 
+def get(c: Mapping[str, Any], key: str) -> Any:
+  """The value at a dotted `key` of a config (or of its dict): `get(c, "net.channels")`."""
+  return functools.reduce(lambda d, k: d[k], key.split("."), c)
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+  """Dotted keys of nested mappings: `{"net": {"channels": 8}}` -> `{"net.channels": 8}`."""
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, Mapping):
+      out.update(flatten(v, f"{prefix}{k}."))
+    else:
+      out[prefix + k] = v
+  return out
+
+
+def override(c: ml_collections.ConfigDict, key: str, value: Any, *, where: str) -> None:
+  """Sets the leaf at dotted `key` of `c` to `value`.
+
+  Raises:
+    InputError: `key` is not a leaf of `c`, or `value` has the wrong type; the message
+      starts with `where` (what asked for it).
+  """
+  *parents, leaf = key.split(".")
+  node = c
+  for part in parents:
+    node = node.get(part) if isinstance(node, ml_collections.ConfigDict) else None
+  if (not isinstance(node, ml_collections.ConfigDict) or leaf not in node
+      or isinstance(node[leaf], ml_collections.ConfigDict)):
+    raise InputError(f"{where}: unknown config key {key!r}")
+  try:
+    node[leaf] = value
+  except TypeError as err:
+    raise InputError(f"{where}: config.{key}: {err}") from None
+
+
 def _unknown_keys(c, ref, prefix=""):
   for k in c.keys():
     if k not in ref:
@@ -254,7 +292,7 @@ def check(c: ml_collections.ConfigDict) -> None:
              "noise_init": synthesis.NOISE_INITS, "domain": synthesis.DOMAINS,
              "parametrization": synthesis.PARAMETRIZATIONS}
   for key, allowed in choices.items():
-    value = functools.reduce(getattr, key.split("."), c)
+    value = get(c, key)
     if value not in allowed:
       raise InputError(f"config.{key} must be one of {allowed}, got {value!r}")
   if c.solver == "jaxopt":

@@ -13,7 +13,6 @@ Waveforms are mono float `[samples]` at one sample rate.
 import ast
 from collections.abc import Callable, Mapping, Sequence
 import dataclasses
-import functools
 import json
 import os
 import time
@@ -207,14 +206,15 @@ def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
     key, sep, value = item.partition("=")
     if not sep:
       raise InputError(f"override {item!r} of {spec!r} is not KEY=VALUE")
+    where = f"override {item!r} of {spec!r}"
     try:
-      if not isinstance(functools.reduce(lambda d, k: d[k], key.split("."), c), str):
+      if not isinstance(config_lib.get(c, key), str):
         value = ast.literal_eval(value)  # numbers and booleans; strings stay as written
-      c.update_from_flattened_dict({key: value})
     except (KeyError, AttributeError):
-      raise InputError(f"override {item!r} of {spec!r}: unknown config key {key!r}") from None
-    except (TypeError, ValueError, SyntaxError) as e:
-      raise InputError(f"override {item!r} of {spec!r}: bad value ({e})") from None
+      raise InputError(f"{where}: unknown config key {key!r}") from None
+    except (ValueError, SyntaxError) as e:
+      raise InputError(f"{where}: bad value ({e})") from None
+    config_lib.override(c, key, value, where=where)
   config_lib.check(c)
   name = os.path.splitext(os.path.basename(path))[0]
   return (f"{name}[{','.join(overrides)}]" if overrides else name), c

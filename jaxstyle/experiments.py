@@ -30,7 +30,6 @@ variant, writing `VARIANT.wav`, `.png`, `.json` into the output directory), then
 
 from collections.abc import Mapping, Sequence
 import csv
-import functools
 import json
 import os
 import re
@@ -138,30 +137,6 @@ def _check_definition(e: ml_collections.ConfigDict, name: str) -> None:
                        f"and 1 for style transfer; got {factor!r}")
 
 
-def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-  """`{"net": {"channels": 8}}` -> `{"net.channels": 8}`."""
-  out = {}
-  for k, v in d.items():
-    if isinstance(v, Mapping):
-      out.update(_flatten(v, f"{prefix}{k}."))
-    else:
-      out[prefix + k] = v
-  return out
-
-
-def _set(c: ml_collections.ConfigDict, key: str, value: Any, where: str) -> None:
-  *parents, leaf = key.split(".")
-  node = c
-  for part in parents:
-    node = node.get(part) if isinstance(node, ml_collections.ConfigDict) else None
-  if not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
-    raise InputError(f"{where}: unknown config key {key!r}")
-  try:
-    node[leaf] = value
-  except TypeError as err:
-    raise InputError(f"{where}: config.{key}: {err}") from None
-
-
 def variant_config(
     e: ml_collections.ConfigDict,
     variant: Mapping[str, Any],
@@ -181,12 +156,12 @@ def variant_config(
   """
   where = f"experiment {e.name}, variant {variant['name']}"
   c = e.base.copy_and_resolve_references()
-  changes = _flatten(e.quick.config.to_dict()) if quick else {}
+  changes = config_lib.flatten(e.quick.config.to_dict()) if quick else {}
   changes.update(variant.get("overrides", {}))
   changes.update(variant.get("quick", {}) if quick else {})
   changes.update(overrides or {})
   for key, value in changes.items():
-    _set(c, key, value, where)
+    config_lib.override(c, key, value, where=where)
   if variant.get("pretrained", False):
     c.params = params
   try:
@@ -205,10 +180,6 @@ def _frontend_key(c: ml_collections.ConfigDict) -> tuple:
   return tuple(c[k] for k in FRONTEND_KEYS)
 
 
-def _lookup(c: Mapping[str, Any], key: str) -> Any:
-  return functools.reduce(lambda d, k: d[k], key.split("."), c)
-
-
 def _format(value: Any) -> str:
   if isinstance(value, float):
     return f"{value:.4g}"
@@ -219,7 +190,7 @@ def _format(value: Any) -> str:
 
 def _settings(c: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
   """The flattened keys of `c` whose values differ from `base`."""
-  flat, ref = _flatten(c), _flatten(base)
+  flat, ref = config_lib.flatten(c), config_lib.flatten(base)
   return {k: v for k, v in flat.items() if ref.get(k) != v}
 
 
@@ -524,7 +495,7 @@ def _markdown(report: Mapping[str, Any]) -> str:
            + ("" if report["inputs"]["content"] is None
               else f"; content {os.path.basename(report['inputs']['content'])}")
            + f". Seed {report['seed']}.", "",
-           "Common settings: " + ", ".join(f"{k}={_format(_lookup(base, k))}"
+           "Common settings: " + ", ".join(f"{k}={_format(config_lib.get(base, k))}"
                                            for k in COMMON_KEYS) + ".", ""]
   pretraining = report["pretraining"]
   if pretraining and pretraining.get("quick"):

@@ -399,10 +399,8 @@ def points(sc: ml_collections.ConfigDict) -> list[Point]:
   for key, values in items:
     if key not in POINT_KEYS:
       try:
-        node = functools.reduce(getattr, key.split(".")[:-1], sc.config)
-        known = key.split(".")[-1] in node and not isinstance(node[key.split(".")[-1]],
-                                                              ml_collections.ConfigDict)
-      except AttributeError:
+        known = not isinstance(config_lib.get(sc.config, key), ml_collections.ConfigDict)
+      except (KeyError, AttributeError):
         known = False
       if not known:
         raise InputError(f"grid.{key}: not a config key nor one of {POINT_KEYS}")
@@ -419,11 +417,7 @@ def points(sc: ml_collections.ConfigDict) -> list[Point]:
       if key in POINT_KEYS:
         inputs[key] = value
       else:
-        *path, leaf = key.split(".")
-        try:
-          setattr(functools.reduce(getattr, path, c), leaf, value)
-        except TypeError as e:
-          raise InputError(f"grid.{key}: {e}") from None
+        config_lib.override(c, key, value, where=f"grid.{key}")
     config_lib.check(c)
     name = "_".join([f"{index:04d}", *(_label(k, v) for k, v in settings.items())])
     result.append(Point(index, name, json.loads(json.dumps(settings)), c, **inputs))
