@@ -120,8 +120,7 @@ def work_flop(s: Setting, n_frames: int, n_freq: int) -> dict[str, float]:
   Only the stacks up to the deepest layer are computed.
   """
   depth = max(nets.tap_depth(t) for t in s.style + s.content)
-  spatial = (n_frames,) if s.orientation == "freq" else (n_frames, n_freq)
-  c_in = n_freq if s.orientation == "freq" else 1
+  spatial, c_in = nets.input_layout(s.orientation, n_frames, n_freq)
   taps = int(np.prod([s.kernel_size] * len(spatial)))
   out = dict.fromkeys(("conv_forward", "style_forward", "style_backward"), 0.0)
   c = s.channels

@@ -30,10 +30,6 @@ ARCHITECTURE_KEYS = ("net.orientation", "net.stacks", "net.channels", "net.kerne
 CHANNEL_NAMES = {"freq": "frequency bins", "time": "time frames", "2d": "image channels"}
 
 
-def _in_channels(orientation: str, n_frames: int, n_freq: int) -> int:
-  return {"freq": n_freq, "time": n_frames, "2d": 1}[orientation]
-
-
 def _architecture(c: ml_collections.ConfigDict) -> dict:
   return {key: functools.reduce(getattr, key.split("."), c) for key in ARCHITECTURE_KEYS}
 
@@ -53,7 +49,7 @@ def save(path: str, variables: dict, c: ml_collections.ConfigDict, *, n_frames: 
       "format": FORMAT,
       "version": VERSION,
       "architecture": _architecture(c) | {
-          "in_channels": _in_channels(c.net.orientation, n_frames, n_freq)},
+          "in_channels": nets.input_layout(c.net.orientation, n_frames, n_freq)[1]},
       "training": training or {},
       "variables": jax.tree.map(np.asarray, {k: variables[k] for k in ("params", "batch_stats")}),
   }
@@ -108,7 +104,7 @@ def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int,
     raise InputError(f"checkpoint {path} does not fit the config: it has "
                      + "; ".join(differ))
   orientation = c.net.orientation
-  in_channels = _in_channels(orientation, n_frames, n_freq)
+  in_channels = nets.input_layout(orientation, n_frames, n_freq)[1]
   if recorded.get("in_channels") != in_channels:
     hint = (" (the time orientation needs clips as long as the training clips)"
             if orientation == "time" else "")

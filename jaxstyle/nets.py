@@ -293,6 +293,14 @@ def net_input(spec: jnp.ndarray, orientation: str) -> jnp.ndarray:
   raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
 
 
+def input_layout(orientation: str, n_frames: int, n_freq: int) -> tuple[tuple[int, ...], int]:
+  """`(spatial shape, channels)` of the input `net_input` makes of a `[n_frames, n_freq]`
+  spectrogram: `freq` `((n_frames,), n_freq)`, `time` `((n_freq,), n_frames)`, `2d`
+  `((n_frames, n_freq), 1)`."""
+  return {"freq": ((n_frames,), n_freq), "time": ((n_freq,), n_frames),
+          "2d": ((n_frames, n_freq), 1)}[orientation]
+
+
 def from_config(c) -> StackedConv:
   """The network a config (`jaxstyle.config`) describes: `net.stacks` x `net.channels`,
   multi-scale where `net.kernel_sizes` names widths, circular for a `loop`."""
@@ -308,8 +316,9 @@ def widths(text: str) -> tuple[int, ...]:
 
 def random_variables(c, n_frames: int, n_freq: int) -> dict:
   """Frozen random variables (seed `net.seed`) of `from_config(c)` for `[n_frames, n_freq]`."""
-  in_shape = {"freq": (1, 8, n_freq), "time": (1, n_freq, n_frames), "2d": (1, 8, 8, 1)}
-  return init(from_config(c), c.net.seed, in_shape[c.net.orientation])
+  spatial, channels = input_layout(c.net.orientation, n_frames, n_freq)
+  # The variables depend on the channels only: 8 positions per axis are enough.
+  return init(from_config(c), c.net.seed, (1, *(8 for _ in spatial), channels))
 
 
 def prepare(c, variables: dict, depth: int) -> dict:

@@ -13,6 +13,7 @@ import csv
 import ctypes
 import dataclasses
 import json
+import math
 import os
 import resource
 import shutil
@@ -29,6 +30,7 @@ from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
 from jaxstyle import metrics
+from jaxstyle import nets
 from jaxstyle import plots
 from jaxstyle import spectral
 from jaxstyle import stereo
@@ -89,8 +91,8 @@ def memory_bytes(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> in
   Counts float32 L-BFGS state (`2 * history_size + 4` copies of the spectrogram) and the
   first stack's convolution: its input patches and the outputs kept for the gradient.
   """
-  positions, in_channels = {"freq": (n_frames, n_freq), "time": (n_freq, n_frames),
-                            "2d": (n_frames * n_freq, 1)}[c.net.orientation]
+  spatial, in_channels = nets.input_layout(c.net.orientation, n_frames, n_freq)
+  positions = math.prod(spatial)
   width = max(config_lib.kernel_sizes(c), default=c.net.kernel_size)
   patches = width ** (2 if c.net.orientation == "2d" else 1) * in_channels
   return 4 * (n_frames * n_freq * (2 * c.history_size + 4)

@@ -222,7 +222,7 @@ def train(
     raise InputError(f"clip_seconds={clip_seconds} is shorter than one frame "
                      f"(n_fft={c.n_fft} samples at {c.sample_rate} Hz)")
   n_frames, n_freq = _spectrogram_shape(c, clip_seconds)
-  spatial = {"freq": (n_frames,), "time": (n_freq,), "2d": (n_frames, n_freq)}[c.net.orientation]
+  spatial, _ = nets.input_layout(c.net.orientation, n_frames, n_freq)
   if min(spatial) < 2**c.net.stacks:
     raise InputError(f"inputs of spatial shape {spatial} are too small for net.stacks="
                      f"{c.net.stacks} halving poolings (need {2**c.net.stacks} per axis); "
