@@ -11,11 +11,11 @@ each kernel width run as one program over the local devices.
 
 import ml_collections
 
-from jaxstyle import sweep
+from jaxstyle import grid
 
 
 def get_config():
-  sc = sweep.base()
+  sc = grid.base()
   c = sc.config
   c.n_fft, c.hop_length = 512, 128
   c.net.channels = 64

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import librosa
 import numpy as np
 
+from jaxstyle import batch
 from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
@@ -37,7 +38,6 @@ from jaxstyle import nets
 from jaxstyle import optimize
 from jaxstyle import phase
 from jaxstyle import spectral
-from jaxstyle import sweep
 from jaxstyle import synthesis
 
 SAMPLE_RATE, N_FFT, SECONDS = 22050, 1024, 5.0
@@ -238,11 +238,11 @@ def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20
   c = _texture_config(channels=channels, iterations=iterations)
   spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
                               hop_length=c.hop_length)
-  batch = [sweep.Job(c, [spec], seed=k) for k in range(jobs)]
+  batch = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
   variables = nets.random_variables(c, *spec.shape)
   runs = {
-      "batch_1": lambda: sweep.synthesize_batch(batch[:1], variables=variables),
-      f"batch_{jobs}": lambda: sweep.synthesize_batch(batch, variables=variables),
+      "batch_1": lambda: batch.synthesize_batch(batch[:1], variables=variables),
+      f"batch_{jobs}": lambda: batch.synthesize_batch(batch, variables=variables),
       f"sequential_{jobs}": lambda: [synthesis.synthesize(c, style=[spec], seed=k,
                                                           variables=variables)
                                      for k in range(jobs)],
@@ -267,16 +267,16 @@ def sweep_throughput(*, jobs: int = 8, channels: int = 128, iterations: int = 10
   c = _texture_config(channels=channels, iterations=iterations)
   spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
                               hop_length=c.hop_length)
-  batch = [sweep.Job(c, [spec], seed=k) for k in range(jobs)]
+  batch = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
   variables = nets.random_variables(c, *spec.shape)
   out = {"jobs": jobs, "channels": channels, "iterations": iterations, "seconds": seconds,
          "textures_per_s": {}}
   n = 1
   while n <= len(jax.local_devices()):
-    mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:n]), (sweep.JOB_AXIS,))
-    sweep.synthesize_batch(batch, variables=variables, mesh=mesh)
+    mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:n]), (batch.JOB_AXIS,))
+    batch.synthesize_batch(batch, variables=variables, mesh=mesh)
     start = time.perf_counter()
-    sweep.synthesize_batch(batch, variables=variables, mesh=mesh)
+    batch.synthesize_batch(batch, variables=variables, mesh=mesh)
     out["textures_per_s"][str(n)] = jobs / (time.perf_counter() - start)
     n *= 2
   return out

@@ -25,16 +25,17 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import audio
+from jaxstyle import batch as batch_lib
 from jaxstyle import blocks
 from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
+from jaxstyle import grid
 from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import plots
 from jaxstyle import spectral
 from jaxstyle import stereo
-from jaxstyle import sweep
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
@@ -334,8 +335,8 @@ def run(
   if channels == 2:
     clips = [audio.load(p, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=clip_s,
                         mono=False) for p in style_paths]
-    result, partner = sweep.synthesize_batch(
-        [sweep.Job(c, inputs.style_specs, None, seed + k) for k in range(2)],
+    result, partner = batch_lib.synthesize_batch(
+        [batch_lib.Job(c, inputs.style_specs, None, seed + k) for k in range(2)],
         n_frames=inputs.n_frames)
     stereo_pair = (partner, stereo.target(clips, sample_rate_hz=c.sample_rate))
   else:
@@ -436,7 +437,7 @@ def run_batch(
     clip_s: float | None = None,
     output: audio.Output = audio.WAV,
 ) -> list[dict]:
-  """Several syntheses in one compiled program (`jaxstyle.sweep.synthesize_batch`).
+  """Several syntheses in one compiled program (`jaxstyle.batch_lib.synthesize_batch`).
 
   Runs `batch` seeds (`seed`, `seed + 1`, ...) of each target over this process's
   devices. The target is every style file mixed (as `run`), or, with
@@ -486,13 +487,13 @@ def run_batch(
   names = [f"{stem}_seed{seed + k}" for stem in stems for k in range(batch)]
   if len(set(names)) < len(names):
     raise InputError(f"output names clash: {names} (style files with equal names?)")
-  jobs = [sweep.Job(c, t.style_specs, t.content_spec, seed + k)
+  jobs = [batch_lib.Job(c, t.style_specs, t.content_spec, seed + k)
           for t in targets for k in range(batch)]
   _log_inputs(inputs, c)
   logging.info("%d jobs (%d target(s) x %d seed(s)) in one program on %d device(s)",
                len(jobs), len(targets), batch, jax.local_device_count())
   t0 = time.perf_counter()
-  results = sweep.synthesize_batch(jobs, n_frames=inputs.n_frames, mesh=sweep.local_mesh())
+  results = batch_lib.synthesize_batch(jobs, n_frames=inputs.n_frames, mesh=batch_lib.local_mesh())
   # In the records: compile and synthesis of the whole batch; total: this job's share.
   seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
              "jobs": len(jobs), "total": (time.perf_counter() - start) / len(jobs)}
@@ -502,14 +503,14 @@ def run_batch(
               jobs, [t for t in targets for _ in range(batch)], results, names, strict=True)]
 
 
-def _point(p: sweep.Point) -> dict:
+def _point(p: grid.Point) -> dict:
   """What identifies a sweep point's result, as its JSON record holds it."""
   return json.loads(json.dumps({
       "index": p.index, "name": p.name, "settings": p.settings, "style": p.style,
       "content": p.content, "duration_s": p.duration_s, "seed": p.seed}))
 
 
-def _finished(p: sweep.Point, output_dir: str) -> dict | None:
+def _finished(p: grid.Point, output_dir: str) -> dict | None:
   """The record of a point done before: its JSON, readable, for the same point and config."""
   try:
     with open(os.path.join(output_dir, f"{p.name}.json")) as f:
@@ -523,14 +524,14 @@ def _finished(p: sweep.Point, output_dir: str) -> dict | None:
 
 def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
               resume: bool = False) -> dict | None:
-  """The points of a sweep (`jaxstyle.sweep.base`) this process owns, then the summary.
+  """The points of a sweep (`jaxstyle.grid.base`) this process owns, then the summary.
 
   Points whose configs differ only in loss weights and whose spectrograms have equal
   shapes run together, split over this process's devices, at most
   `sc.max_jobs_per_device` per device at a time. Each point's `<name>.wav` and
   `<name>.json` (as `run`'s, with a `point` entry) are written as soon as its batch
-  is done; no plots. In a multi-process run (`sweep.initialize`) each process runs
-  its share (`sweep.process_share`) and, once all are done (`sweep.finalize`),
+  is done; no plots. In a multi-process run (`grid.initialize`) each process runs
+  its share (`grid.process_share`) and, once all are done (`grid.finalize`),
   process 0 writes `summary.json` and `summary.csv` from the JSONs present.
 
   Args:
@@ -541,17 +542,17 @@ def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
   Returns:
     The summary (process 0), else None.
   """
-  all_points = sweep.points(sc)
-  mine = sweep.process_share(all_points)
+  all_points = grid.points(sc)
+  mine = grid.process_share(all_points)
   todo = [p for p in mine if not (resume and _finished(p, output_dir))]
   process_index, process_count = jax.process_index(), jax.process_count()
-  mesh = sweep.local_mesh()
+  mesh = batch_lib.local_mesh()
   logging.info("process %d of %d: %d of the %d points, %d to run, on %d device(s)",
                process_index, process_count, len(mine), len(all_points), len(todo), mesh.size)
   loaded, groups = {}, {}
   for p in todo:  # load and check every input before any work
     d = p.config.to_dict()
-    for k in ("net", *sweep.WEIGHT_KEYS):
+    for k in ("net", *batch_lib.WEIGHT_KEYS):
       d.pop(k)
     key = json.dumps([p.style, p.content, p.duration_s, d], sort_keys=True)
     if key not in loaded:
@@ -561,7 +562,7 @@ def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
     if inputs.long:
       raise InputError(f"sweep point {p.name}: sweeps make outputs up to config.block_s "
                        f"({p.config.block_s:g} s) long")
-    group = (sweep.static_key(p.config), inputs.n_frames, inputs.content is None)
+    group = (batch_lib.static_key(p.config), inputs.n_frames, inputs.content is None)
     groups.setdefault(group, []).append((p, inputs))
   size = sc.max_jobs_per_device * mesh.size
   batches = [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
@@ -569,8 +570,8 @@ def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
     logging.info("batch %d/%d: %d point(s): %s", b, len(batches), len(batch),
                  ", ".join(p.name for p, _ in batch))
     t0 = time.perf_counter()
-    results = sweep.synthesize_batch(
-        [sweep.Job(p.config, inputs.style_specs, inputs.content_spec, p.seed)
+    results = batch_lib.synthesize_batch(
+        [batch_lib.Job(p.config, inputs.style_specs, inputs.content_spec, p.seed)
          for p, inputs in batch], n_frames=batch[0][1].n_frames, mesh=mesh)
     # Compile and synthesis of the whole batch; total: each point's share.
     seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
@@ -579,11 +580,11 @@ def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
       _finish(p.config, inputs, result, name=p.name, seed=p.seed, output_dir=output_dir,
               seconds=seconds, plot=False, extra={"point": {
                   **_point(p), "process_index": process_index, "process_count": process_count}})
-  sweep.finalize()
+  grid.finalize()
   return _write_summary(all_points, output_dir) if process_index == 0 else None
 
 
-def _write_summary(all_points: Sequence[sweep.Point], output_dir: str) -> dict:
+def _write_summary(all_points: Sequence[grid.Point], output_dir: str) -> dict:
   """`summary.json` and `summary.csv`: every point, its settings and, if done, its results."""
   keys = list(all_points[0].settings) if all_points else []
   rows = []

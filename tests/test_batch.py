@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from jaxstyle import InputError
+from jaxstyle import batch
 from jaxstyle import examples
 from jaxstyle import optimize
 from jaxstyle import pipeline
-from jaxstyle import sweep
 from jaxstyle import synthesis
 from tests.conftest import spec_of
 from tests.test_scripts import TINY
@@ -39,15 +39,15 @@ def test_batch_equals_each_job_alone(small, texture_clip, tone_clip, solver):
   other.style_weight = 1e6
   a = spec_of(texture_clip[: texture_clip.size // 2], small)
   b = spec_of(tone_clip, small)  # longer: its Gram has the same shape
-  jobs = [sweep.Job(small, [a], seed=0), sweep.Job(small, [a], seed=1),
-          sweep.Job(other, [b], seed=0)]
-  batch = sweep.synthesize_batch(jobs, n_frames=a.shape[0])
-  for job, res in zip(jobs, batch, strict=True):
+  jobs = [batch.Job(small, [a], seed=0), batch.Job(small, [a], seed=1),
+          batch.Job(other, [b], seed=0)]
+  results = batch.synthesize_batch(jobs, n_frames=a.shape[0])
+  for job, res in zip(jobs, results, strict=True):
     alone = synthesis.synthesize(job.config, style=job.style, n_frames=a.shape[0], seed=job.seed)
     assert res.stop_reason is None and len(res.history["total"]) == small.iterations + 1
     np.testing.assert_allclose(res.history["total"], alone.history["total"], rtol=2e-3)
     np.testing.assert_allclose(res.spectrogram, alone.spectrogram, atol=1e-3)
-  assert batch[0].history["total"][-1] != batch[1].history["total"][-1]  # seeds differ
+  assert results[0].history["total"][-1] != results[1].history["total"][-1]  # seeds differ
 
 
 def test_jobs_of_one_batch_must_share_the_network(small, texture_clip):
@@ -55,9 +55,9 @@ def test_jobs_of_one_batch_must_share_the_network(small, texture_clip):
   other.net.kernel_size = 3
   spec = spec_of(texture_clip, small)
   with pytest.raises(InputError, match="net.kernel_size"):
-    sweep.synthesize_batch([sweep.Job(small, [spec]), sweep.Job(other, [spec])])
+    batch.synthesize_batch([batch.Job(small, [spec]), batch.Job(other, [spec])])
   with pytest.raises(InputError, match="equal output shapes"):
-    sweep.synthesize_batch([sweep.Job(small, [spec]), sweep.Job(small, [spec[:50]])])
+    batch.synthesize_batch([batch.Job(small, [spec]), batch.Job(small, [spec[:50]])])
 
 
 @pytest.mark.parametrize("solver", optimize.SOLVERS)
@@ -70,7 +70,7 @@ def test_a_job_that_turns_nan_is_frozen_and_the_others_go_on(solver):
   s = optimize.lbfgs(fun, solver=solver)
   a = jnp.array([1.0, -1.0, -5.0])
   x0 = jnp.zeros((3, 4))
-  res = sweep.minimize_batch(s, x0, a, in_axes=(0,), iterations=6)
+  res = batch.minimize_batch(s, x0, a, in_axes=(0,), iterations=6)
   assert "non-finite" in res.stop_reasons[0] and "iteration 0" in res.stop_reasons[0]
   np.testing.assert_array_equal(res.x[0], x0[0])
   assert res.histories[0]["total"] == [36.0]
@@ -119,7 +119,7 @@ def test_a_job_that_stalls_is_frozen_and_the_others_go_on(solver):
   s = optimize.lbfgs(_ill_conditioned, solver=solver)
   x0 = jnp.stack([jnp.full(20, 3.0), jnp.zeros(20)])  # job 0 starts at the minimum
   stall = dict(stall_iterations=3, stall_tolerance=1e-4)
-  res = sweep.minimize_batch(s, x0, in_axes=(), iterations=400, **stall)
+  res = batch.minimize_batch(s, x0, in_axes=(), iterations=400, **stall)
   assert res.stop_reasons[0].startswith("stalled") and len(res.histories[0]["total"]) == 4
   alone = optimize.minimize(s, x0[1], iterations=400, **stall)
   assert res.stop_reasons[1].startswith("stalled") and alone.stop_reason.startswith("stalled")

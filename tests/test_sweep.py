@@ -15,18 +15,18 @@ from jaxstyle import InputError
 from jaxstyle import audio
 from jaxstyle import examples
 from jaxstyle import frontend
+from jaxstyle import grid
 from jaxstyle import spectral
-from jaxstyle import sweep
 from jaxstyle import synthesis
 from tests.test_scripts import ROOT
 from tests.test_scripts import _wav
 
 CONFIG = """
 import ml_collections
-from jaxstyle import sweep
+from jaxstyle import grid
 
 def get_config():
-  sc = sweep.base()
+  sc = grid.base()
   c = sc.config
   c.n_fft, c.hop_length = 256, 64
   c.net.stacks, c.net.channels, c.style_layers, c.content_layers = 1, 16, "relu1", "relu1"
@@ -77,7 +77,7 @@ def test_sweep_on_four_devices_equals_the_points_run_alone(swept):
   # Each kernel width is one group of 6 points: a batch of 4 and one of 2 padded to 4.
   assert "on 4 device(s)" in swept["stderr"] and swept["stderr"].count("batch ") >= 4
   sc = _load(swept["config"])
-  points = sweep.points(sc)
+  points = grid.points(sc)
   assert len(points) == 12 and len({p.name for p in points}) == 12
   assert _summary(swept["out"]) and all(row["done"] for row in _summary(swept["out"]))
   for p in points:
@@ -146,31 +146,31 @@ def test_two_processes_split_the_grid(swept, tmp_path):
 
 def test_sweep_configs_and_bad_grids(tmp_path):
   for path in glob.glob(os.path.join(ROOT, "configs", "sweep_*.py")):
-    assert sweep.points(_load(path))
-  sc = sweep.base()
+    assert grid.points(_load(path))
+  sc = grid.base()
   sc.grid.no_such_key = (1, 2)
   with pytest.raises(InputError, match="grid.no_such_key"):
-    sweep.points(sc)
-  sc = sweep.base()
+    grid.points(sc)
+  sc = grid.base()
   sc.grid.iterations = ()
   with pytest.raises(InputError, match="non-empty"):
-    sweep.points(sc)
-  sc = sweep.base()
+    grid.points(sc)
+  sc = grid.base()
   sc.grid.net = {"pooling": ("max", "median")}
   with pytest.raises(InputError, match="net.pooling"):
-    sweep.points(sc)
+    grid.points(sc)
 
 
 def test_points_and_process_shares():
-  sc = sweep.base()
+  sc = grid.base()
   sc.grid.style_weight = (1e8, 1e9)
   sc.grid.seed = (0, 1, 2)
-  points = sweep.points(sc)
+  points = grid.points(sc)
   assert [p.settings for p in points[:2]] == [{"seed": 0, "style_weight": 1e8},
                                               {"seed": 0, "style_weight": 1e9}]
   assert points[5].seed == 2 and points[5].config.style_weight == 1e9
   assert points[0].name == "0000_seed=0_style_weight=1e+08"
-  shares = [sweep.process_share(points, process_index=i, process_count=3) for i in range(3)]
+  shares = [grid.process_share(points, process_index=i, process_count=3) for i in range(3)]
   assert sorted(p.index for s in shares for p in s) == list(range(6))
   assert [p.index for p in shares[1]] == [1, 4]
 
