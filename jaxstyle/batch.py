@@ -28,6 +28,7 @@ from jax.sharding import PartitionSpec as P
 import ml_collections
 import numpy as np
 
+from jaxstyle import config as config_lib
 from jaxstyle import optimize
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -306,11 +307,6 @@ def synthesize_batch(
 
 def _differences(keys: set[str]) -> list[str]:
   """The dotted config keys whose values differ between configs (`static_key`s)."""
-  def flat(d, prefix=""):
-    for k, v in d.items():
-      if isinstance(v, dict):
-        yield from flat(v, f"{prefix}{k}.")
-      else:
-        yield f"{prefix}{k}", json.dumps(v)
-  items = [dict(flat(json.loads(k))) for k in keys]
+  items = [{k: json.dumps(v) for k, v in config_lib.flatten(json.loads(key)).items()}
+           for key in keys]
   return sorted(k for k in items[0] if len({d.get(k) for d in items}) > 1)
