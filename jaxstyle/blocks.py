@@ -164,7 +164,9 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray], n_s
   gl = dict(n_fft=c.n_fft, hop_length=c.hop_length, n_iter=c.phase_iterations,
             momentum=c.phase_momentum, length=p.block, init=c.phase_init)
   ramp = int(round(RAMP_S * c.sample_rate / c.hop_length))
-  fade_in = np.sin(0.5 * np.pi * (np.arange(p.cross) + 0.5) / p.cross).astype(np.float32)
+  # Equal power, its gains flat at both ends: a sine's onset flagged the flux measure.
+  u = 0.5 - 0.5 * np.cos(np.pi * (np.arange(p.cross) + 0.5) / p.cross)
+  fade_in = np.sin(0.5 * np.pi * u).astype(np.float32)
   done, a, tail = 0, None, None
   for k in range(p.n_blocks):
     key = jax.random.fold_in(jax.random.key(seed), k)
