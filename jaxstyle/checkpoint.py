@@ -6,7 +6,6 @@ the one way to read them back, and it refuses a checkpoint that does not fit the
 config's network. `train.train` writes them; `synthesis` and `experiments` read them.
 """
 
-import functools
 import os
 
 from flax import serialization
@@ -31,11 +30,11 @@ CHANNEL_NAMES = {"freq": "frequency bins", "time": "time frames", "2d": "image c
 
 
 def _architecture(c: ml_collections.ConfigDict) -> dict:
-  return {key: functools.reduce(getattr, key.split("."), c) for key in ARCHITECTURE_KEYS}
+  return {key: config_lib.get(c, key) for key in ARCHITECTURE_KEYS}
 
 
 def save(path: str, variables: dict, c: ml_collections.ConfigDict, *, n_frames: int,
-                   n_freq: int, training: dict | None = None) -> None:
+         n_freq: int, training: dict | None = None) -> None:
   """Writes `StackedConv` variables of config `c` to a checkpoint, atomically.
 
   Args:
@@ -57,8 +56,7 @@ def save(path: str, variables: dict, c: ml_collections.ConfigDict, *, n_frames: 
     f.write(serialization.msgpack_serialize(record))
 
 
-def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int,
-                   n_freq: int) -> dict:
+def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int, n_freq: int) -> dict:
   """Reads a checkpoint and checks it against the network of config `c`.
 
   The recorded architecture and front-end must equal the config's, and the variables

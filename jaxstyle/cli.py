@@ -1,4 +1,6 @@
-"""Flags shared by `scripts/texture.py` and `scripts/stylize.py`, and their main."""
+"""The scripts' shared set-up: the flags and main of `scripts/texture.py` and
+`scripts/stylize.py`; for every script, `--compilation_cache`, `begin` and the one
+`InputError` -> `error:` wrapper, `guarded`."""
 
 from collections.abc import Callable
 import os
