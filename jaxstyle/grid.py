@@ -68,16 +68,6 @@ class Point:
   seed: int
 
 
-def _grid_items(grid: ml_collections.ConfigDict, prefix: str = "") -> list[tuple[str, Any]]:
-  items = []
-  for k, v in grid.items():
-    if isinstance(v, ml_collections.ConfigDict):
-      items += _grid_items(v, f"{prefix}{k}.")
-    else:
-      items.append((prefix + k, v))
-  return items
-
-
 def _label(key: str, value: Any) -> str:
   if key == "style":
     stems = [os.path.splitext(os.path.basename(p))[0] for p in value.split(",") if p]
@@ -91,7 +81,7 @@ def _label(key: str, value: Any) -> str:
 
 def points(sc: ml_collections.ConfigDict) -> list[Point]:
   """Every point of a sweep config's grid, each config checked; `InputError` if bad."""
-  items = _grid_items(sc.grid)
+  items = list(config_lib.flatten(sc.grid.to_dict()).items())
   for key, values in items:
     if key not in POINT_KEYS:
       try:

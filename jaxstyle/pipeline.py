@@ -437,7 +437,7 @@ def run_batch(
     clip_s: float | None = None,
     output: audio.Output = audio.WAV,
 ) -> list[dict]:
-  """Several syntheses in one compiled program (`jaxstyle.batch_lib.synthesize_batch`).
+  """Several syntheses in one compiled program (`jaxstyle.batch.synthesize_batch`).
 
   Runs `batch` seeds (`seed`, `seed + 1`, ...) of each target over this process's
   devices. The target is every style file mixed (as `run`), or, with
