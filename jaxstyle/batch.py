@@ -19,7 +19,6 @@ import json
 import time
 from typing import Any
 
-from absl import logging
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
@@ -110,11 +109,6 @@ def _pad(tree: Any, n: int) -> Any:
       tree)
 
 
-def _span(values: np.ndarray, jobs: np.ndarray) -> str:
-  """`least..greatest` of `values[jobs]`, for progress lines."""
-  return f"{np.min(values[jobs]):.4g}..{np.max(values[jobs]):.4g}" if jobs.size else "-"
-
-
 def minimize_batch(
     solver: optimize.Solver,
     x0: jnp.ndarray,
@@ -172,53 +166,24 @@ def minimize_batch(
   step = batched.step.lower(x0, state, x0, best_v, running_d, *args).compile()
   compile_seconds = time.perf_counter() - start
 
-  value, aux, running = jax.device_get((best_v, aux, running_d))
-  histories = [{"iteration": [0], "seconds": [0.0], "total": [float(value[j])],
-                **{k: [float(v[j])] for k, v in aux.items()}} for j in range(n_jobs)]
-  stop_reasons = [None if running[j] else "the loss is not finite at the initial point"
-                  for j in range(n_jobs)]
-  best_value, best_i = [float(v) for v in value[:n_jobs]], [0] * n_jobs
-  stalls = [0] * n_jobs
+  value, aux = jax.device_get((best_v, aux))
+  track = optimize.Tracker(value[:n_jobs], {k: v[:n_jobs] for k, v in aux.items()},
+                           iterations=iterations, log_every=log_every,
+                           stall_iterations=stall_iterations, stall_tolerance=stall_tolerance)
   x, best_x = x0, x0
-  start = time.perf_counter()
   for i in range(1, iterations + 1):
-    if not running[:n_jobs].any():
+    if not track.running.any():
       break
-    was_running = running
     x, state, best_x, best_v, running_d, value, aux = step(x, state, best_x, best_v, running_d,
                                                            *args)
-    value, aux, running = jax.device_get((value, aux, running_d))
-    running, stalled_now = np.array(running), False
-    elapsed = time.perf_counter() - start
-    for j in np.flatnonzero(was_running[:n_jobs]):
-      if not running[j]:
-        stop_reasons[j] = (f"non-finite loss or iterate at iteration {i}; "
-                           f"kept the best iterate (iteration {best_i[j]})")
-        logging.warning("job %d stopping: %s", j, stop_reasons[j])
-        continue
-      h = histories[j]
-      h["iteration"].append(i)
-      h["seconds"].append(elapsed)
-      h["total"].append(float(value[j]))
-      for k, v in aux.items():
-        h[k].append(float(v[j]))
-      stalls[j] = stalls[j] + 1 if optimize.stalled(best_value[j], float(value[j]),
-                                                    stall_tolerance) else 0
-      if float(value[j]) <= best_value[j]:
-        best_value[j], best_i[j] = float(value[j]), i
-      if stall_iterations and stalls[j] >= stall_iterations:
-        stop_reasons[j] = optimize.stall_reason(i, stall_iterations, stall_tolerance)
-        logging.info("job %d stopping: %s", j, stop_reasons[j])
-        running[j], stalled_now = False, True
-    if stalled_now:
-      running_d = jax.device_put(running, running_d.sharding)
-    if i % log_every == 0 or i == iterations:
-      live = np.flatnonzero(running[:n_jobs])
-      terms = " ".join(f"{k} {_span(v, live)}" for k, v in aux.items())
-      logging.info("iteration %d/%d: total %s (%s), %d/%d jobs running, %.1fs elapsed, "
-                   "~%.1fs left", i, iterations, _span(value, live), terms, live.size, n_jobs,
-                   elapsed, elapsed / i * (iterations - i))
-  return BatchResult(np.asarray(best_x)[:n_jobs], histories, stop_reasons, compile_seconds)
+    value, aux, finite = jax.device_get((value, aux, running_d))
+    was_running = track.running.copy()
+    track.update(i, value[:n_jobs], {k: v[:n_jobs] for k, v in aux.items()}, finite[:n_jobs])
+    if (track.running != (was_running & finite[:n_jobs])).any():  # a stall: freeze on device
+      running_d = jax.device_put(np.pad(track.running, (0, len(finite) - n_jobs)),
+                                 running_d.sharding)
+  return BatchResult(np.asarray(best_x)[:n_jobs], track.histories, track.stop_reasons,
+                     compile_seconds)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from absl import logging
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxstyle.errors import InputError
@@ -106,6 +107,82 @@ class Result:
   compile_seconds: float
 
 
+class Tracker:
+  """The host side of one or more L-BFGS runs: histories, best iterations, stops, progress.
+
+  `minimize` (one run) and `batch.minimize_batch` (a vmapped batch) both record each
+  iteration here. A run stops when its value or iterate turns non-finite (its last
+  recorded iteration stays the best) or when it stalls: `stall_iterations` (0: never)
+  iterations in a row that each fail to lower its best value by `stall_tolerance` of
+  it (`stalled`).
+
+  Attributes:
+    histories: per run, lists of `iteration`, `seconds` (since the first step
+      started), `total` and each `aux` term, from iteration 0 (the start).
+    stop_reasons: per run, why it stopped before `iterations`, or None.
+    running: `[runs]` bool, the runs still going.
+  """
+
+  def __init__(self, value: np.ndarray, aux: dict[str, np.ndarray], *, iterations: int,
+               log_every: int = 10, stall_iterations: int = 0, stall_tolerance: float = 0.0):
+    """`value` `[runs]` and `aux` `{term: [runs]}` are those at the start."""
+    value = np.asarray(value, np.float64)
+    self.iterations, self.log_every = iterations, log_every
+    self.stall_iterations, self.stall_tolerance = stall_iterations, stall_tolerance
+    self.histories = [{"iteration": [0], "seconds": [0.0], "total": [float(value[j])],
+                       **{k: [float(v[j])] for k, v in aux.items()}} for j in range(len(value))]
+    self.running = np.isfinite(value)
+    self.stop_reasons = [None if ok else "the loss is not finite at the initial point"
+                         for ok in self.running]
+    self.best_value, self.best_iteration = value.copy(), np.zeros(len(value), int)
+    self._stalls = np.zeros(len(value), int)
+    self._start = time.perf_counter()
+
+  def update(self, i: int, value: np.ndarray, aux: dict[str, np.ndarray],
+             finite: np.ndarray) -> np.ndarray:
+    """Records iteration `i` of the running runs; returns `[runs]`: which improved.
+
+    `finite` `[runs]`: whether each run's value and iterate are finite.
+    """
+    elapsed = time.perf_counter() - self._start
+    better = np.zeros(len(self.running), bool)
+    label = (lambda j: "") if len(self.running) == 1 else (lambda j: f"job {j} ")  # noqa: E731
+    for j in np.flatnonzero(self.running):
+      if not finite[j]:
+        self._stop(j, f"non-finite loss or iterate at iteration {i}; kept the best iterate "
+                   f"(iteration {self.best_iteration[j]})", logging.WARNING, label(j))
+        continue
+      v = float(value[j])
+      h = self.histories[j]
+      h["iteration"].append(i)
+      h["seconds"].append(elapsed)
+      h["total"].append(v)
+      for k, a in aux.items():
+        h[k].append(float(a[j]))
+      self._stalls[j] = self._stalls[j] + 1 if stalled(self.best_value[j], v,
+                                                        self.stall_tolerance) else 0
+      if v <= self.best_value[j]:
+        self.best_value[j], self.best_iteration[j], better[j] = v, i, True
+      if self.stall_iterations and self._stalls[j] >= self.stall_iterations:
+        self._stop(j, stall_reason(i, self.stall_iterations, self.stall_tolerance),
+                   logging.INFO, label(j))
+    if i % self.log_every == 0 or i == self.iterations or not self.running.any():
+      live = [j for j, h in enumerate(self.histories) if h["iteration"][-1] == i]
+      span = lambda xs: (f"{min(xs):.4g}..{max(xs):.4g}" if len(set(xs)) > 1  # noqa: E731
+                         else f"{xs[0]:.4g}") if xs else "-"
+      terms = " ".join(f"{k} {span([self.histories[j][k][-1] for j in live])}" for k in aux)
+      jobs = (f", {self.running.sum()}/{len(self.running)} jobs running"
+              if len(self.running) > 1 else "")
+      logging.info("iteration %d/%d: total %s (%s)%s, %.1fs elapsed, ~%.1fs left", i,
+                   self.iterations, span([self.histories[j]["total"][-1] for j in live]), terms,
+                   jobs, elapsed, elapsed / i * (self.iterations - i))
+    return better
+
+  def _stop(self, j: int, reason: str, level: int, label: str) -> None:
+    self.stop_reasons[j], self.running[j] = reason, False
+    logging.log(level, "%sstopping: %s", label, reason)
+
+
 def minimize(
     solver: Solver,
     x0: jnp.ndarray,
@@ -115,15 +192,14 @@ def minimize(
     stall_iterations: int = 0,
     stall_tolerance: float = 0.0,
 ) -> Result:
-  """Runs up to `iterations` L-BFGS iterations from `x0`, logging progress.
+  """Runs up to `iterations` L-BFGS iterations from `x0`, logging progress (`Tracker`).
 
   Every `log_every` iterations (and at the last) it logs the iteration, the total
   and each term, the elapsed time and an estimate of the time left. A non-finite
   value or iterate stops the run; the best iterate so far is kept and the reason is
-  logged and returned. So does a stall: `stall_iterations` (0: never) iterations in
-  a row that each fail to lower the best value by `stall_tolerance` of it (`stalled`);
-  late in long runs the line search can fail over and over, about a minute each
-  on the papers' networks on a CPU, without lowering the loss.
+  logged and returned. So does a stall (see `Tracker`); late in long runs the line
+  search can fail over and over, about a minute each on the papers' networks on a
+  CPU, without lowering the loss.
   """
   start = time.perf_counter()
   init = solver.init.lower(x0, *args).compile()
@@ -131,45 +207,19 @@ def minimize(
   step = solver.step.lower(x0, state, *args).compile()
   compile_seconds = time.perf_counter() - start
 
-  history = {"iteration": [], "seconds": [], "total": [], **{k: [] for k in aux}}
-
-  def record(i, seconds, value, aux):
-    history["iteration"].append(i)
-    history["seconds"].append(seconds)
-    history["total"].append(float(value))
-    for k, v in aux.items():
-      history[k].append(float(v))
-
-  record(0, 0.0, value, aux)
-  x, best_x, best_value, best_i = x0, x0, float(value), 0
-  stop_reason, stalls = None, 0
-  if not math.isfinite(best_value):
-    stop_reason = "the loss is not finite at the initial point"
-    iterations = 0
-  start = time.perf_counter()
+  track = Tracker(np.reshape(value, 1), {k: np.reshape(v, 1) for k, v in aux.items()},
+                  iterations=iterations, log_every=log_every,
+                  stall_iterations=stall_iterations, stall_tolerance=stall_tolerance)
+  x, best_x = x0, x0
   for i in range(1, iterations + 1):
+    if not track.running[0]:
+      break
     x, state, value, aux = step(x, state, *args)
-    value = float(value)
-    if not (math.isfinite(value) and bool(jnp.all(jnp.isfinite(x)))):
-      stop_reason = (f"non-finite loss or iterate at iteration {i}; "
-                     f"kept the best iterate (iteration {best_i})")
-      logging.warning("stopping: %s", stop_reason)
-      break
-    elapsed = time.perf_counter() - start
-    record(i, elapsed, value, aux)
-    stalls = stalls + 1 if stalled(best_value, value, stall_tolerance) else 0
-    if value <= best_value:
-      best_x, best_value, best_i = x, value, i
-    if stall_iterations and stalls >= stall_iterations:
-      stop_reason = stall_reason(i, stall_iterations, stall_tolerance)
-      logging.info("stopping: %s", stop_reason)
-    if i % log_every == 0 or i == iterations or stop_reason:
-      terms = " ".join(f"{k} {float(v):.4g}" for k, v in aux.items())
-      logging.info("iteration %d/%d: total %.4g (%s) %.1fs elapsed, ~%.1fs left",
-                   i, iterations, value, terms, elapsed, elapsed / i * (iterations - i))
-    if stop_reason:
-      break
-  return Result(best_x, history, stop_reason, compile_seconds)
+    finite = math.isfinite(float(value)) and bool(jnp.all(jnp.isfinite(x)))
+    if track.update(i, np.reshape(value, 1), {k: np.reshape(v, 1) for k, v in aux.items()},
+                    np.array([finite]))[0]:
+      best_x = x
+  return Result(best_x, track.histories[0], track.stop_reasons[0], compile_seconds)
 
 
 def stalled(best_value: float, value: float, tolerance: float) -> bool:
