@@ -230,8 +230,8 @@ def synthesize_batch(
     jobs: the syntheses; each result equals `synthesis.synthesize` of its job alone,
       up to floating-point rounding.
     n_frames: output frames of every texture job (default: its longest style).
-    variables: frozen network variables (default: as `synthesis.synthesize`, made
-      once for all jobs).
+    variables: frozen network variables (as `synthesis.synthesize`'s: needed with a
+      checkpoint, else by default random, made once for all jobs).
     mesh: split the jobs over this mesh's devices (see `minimize_batch`).
 
   Returns:
@@ -245,14 +245,14 @@ def synthesize_batch(
   for j in jobs:
     p = synthesis.problem(j.config, style=j.style, content=j.content, n_frames=n_frames,
                           seed=j.seed, variables=variables)
-    variables = p.args[0]
+    variables = p.variables
     problems.append(p)
   # Style targets of clips of different lengths have different row counts; zero rows
   # leave them unchanged (`losses.style_target`), so pad them to a common length.
-  rows = jax.tree.map(lambda *t: max(x.shape[0] for x in t), *[p.args[1].gram for p in problems])
-  problems = [p._replace(args=(p.args[0], p.args[1]._replace(gram=jax.tree.map(
-      lambda t, r: jnp.pad(t, ((0, r - t.shape[0]), (0, 0))), p.args[1].gram, rows)),
-      *p.args[2:])) for p in problems]
+  rows = jax.tree.map(lambda *t: max(x.shape[0] for x in t), *[p.targets.gram for p in problems])
+  problems = [p._replace(targets=p.targets._replace(gram=jax.tree.map(
+      lambda t, r: jnp.pad(t, ((0, r - t.shape[0]), (0, 0))), p.targets.gram, rows)))
+      for p in problems]
   shapes = {str(jax.tree.map(jnp.shape, (p.x0, p.args[1:]))) for p in problems}
   if len({p.fun for p in problems}) > 1 or len(shapes) > 1:
     raise InputError("the jobs of one batch need one task (texture or style transfer) and "

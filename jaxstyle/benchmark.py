@@ -35,6 +35,7 @@ from jaxstyle import frontend
 from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import nets
+from jaxstyle import objective
 from jaxstyle import optimize
 from jaxstyle import phase
 from jaxstyle import spectral
@@ -166,11 +167,11 @@ def objective_cost(name: str, *, conv: str = "fft", evals: int = 5, warmup: int 
   n_frames, n_freq = style.shape
   net = nets.from_config(c)
   variables = nets.prepare(c, nets.random_variables(c, n_frames, n_freq), c.net.stacks)
-  targets = synthesis.Targets(gram={k: losses.style_target(v) for k, v in synthesis.features(
+  targets = objective.Targets(gram={k: losses.style_target(v) for k, v in objective.features(
       net, variables, style, s.style).items()}, floor=jnp.float32(1e-5))
-  feats = synthesis.features(net, variables, content, s.content) if s.content else {}
-  fun = synthesis.objective(net, s.style, s.content)
-  args = (variables, targets, feats, synthesis.weights(c))
+  feats = objective.features(net, variables, content, s.content) if s.content else {}
+  fun = objective.function(net, s.style, s.content)
+  args = (variables, targets, feats, objective.weights(c))
   x = 0.1 * jax.random.uniform(jax.random.key(0), style.shape)
   start = time.perf_counter()
   step = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, *args).compile()

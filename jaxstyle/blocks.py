@@ -34,6 +34,7 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import metrics
+from jaxstyle import objective
 from jaxstyle import optimize
 from jaxstyle import phase
 from jaxstyle import spectral
@@ -110,6 +111,11 @@ def plan(c: ml_collections.ConfigDict, n_samples: int) -> Plan:
   return Plan(block, prefix, held, switch, fade, join, cross, step, n_blocks)
 
 
+def frames(c: ml_collections.ConfigDict, n_samples: int) -> int:
+  """The spectrogram frames of each block of an output of `n_samples` samples."""
+  return spectral.num_frames(plan(c, n_samples).block, hop_length=c.hop_length, n_fft=c.n_fft)
+
+
 def joins(p: Plan) -> list[tuple[int, int]]:
   """`(start, middle)` of the cross-fades to blocks 1, 2, ...: the output samples where
   each is first heard and where it weighs as much as the block before."""
@@ -147,16 +153,16 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray], n_s
     n_samples: output samples; the blocks' audio adds up to exactly this.
     seed: block k uses noise from `jax.random.fold_in(key(seed), k)` (block 0 as
       `synthesis.synthesize` with `seed`).
-    variables: as `synthesis.synthesize`'s.
+    variables: as `synthesis.synthesize`'s, for spectrograms of `frames` frames.
 
   Yields:
     `Block`s in order; their `audio` concatenated is the output.
   """
   p = plan(c, n_samples)
-  n_frames = spectral.num_frames(p.block, hop_length=c.hop_length, n_fft=c.n_fft)
+  n_frames = frames(c, n_samples)
   first = synthesis.problem(c, style=style, n_frames=n_frames, n_samples=p.block, seed=seed,
                             variables=variables)
-  f, floor = first.form, first.args[1].floor
+  f, floor = first.form, first.targets.floor
   rms = synthesis.style_rms(c, style)
   kw = dict(iterations=c.iterations, log_every=c.log_every, stall_iterations=c.stall_iterations,
             stall_tolerance=c.stall_tolerance)
@@ -176,7 +182,7 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray], n_s
       x, known, start = res.x, None, 0
     else:
       w = _continuation(a, rms, key, c, p)
-      x_w = synthesis.to_variable(spectral.spectrogram(w, n_fft=c.n_fft, hop_length=c.hop_length,
+      x_w = objective.to_variable(spectral.spectrogram(w, n_fft=c.n_fft, hop_length=c.hop_length,
                                                        log_max=c.log_max), f, floor)
       prefix, base = x_w[:p.held], x_w[p.held:]
       solver = optimize.lbfgs(synthesis.continued(first.fun, ramp), solver=c.solver,

@@ -122,3 +122,11 @@ def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int, n_freq: int)
     raise InputError(f"checkpoint {path} does not fit the config's network: "
                      + "; ".join(problems))
   return traverse_util.unflatten_dict({k: jnp.asarray(v) for k, v in loaded.items()}, sep="/")
+
+
+def variables(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> dict:
+  """The frozen network's variables for `[n_frames, n_freq]` spectrograms under config `c`:
+  the checkpoint `c.params` (`load`), else random from `c.net.seed`."""
+  if c.params:
+    return load(c.params, c, n_frames=n_frames, n_freq=n_freq)
+  return nets.random_variables(c, n_frames, n_freq)

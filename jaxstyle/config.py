@@ -17,6 +17,7 @@ import ml_collections
 
 from jaxstyle import frontend
 from jaxstyle import nets
+from jaxstyle import objective
 from jaxstyle import optimize
 from jaxstyle import phase
 from jaxstyle import synthesis
@@ -196,42 +197,6 @@ def huzaifah2019_texture() -> ml_collections.ConfigDict:
   return c
 
 
-def _layers(value: str, key: str, stacks: int) -> tuple[str, ...]:
-  layers = tuple(s.strip() for s in value.split(",") if s.strip())
-  for layer in layers:
-    try:
-      depth = nets.tap_depth(layer)
-    except ValueError as e:
-      raise InputError(f"config.{key}: {e}") from None
-    if depth > stacks:
-      raise InputError(f"config.{key}: layer {layer!r} needs {depth} stacks, "
-                       f"but net.stacks is {stacks}")
-  return layers
-
-
-def style_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The style layers of a checked config, e.g. `("relu1", "relu2")`."""
-  return _layers(c.style_layers, "style_layers", c.net.stacks)
-
-
-def content_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The content layers of a checked config (may be empty)."""
-  return _layers(c.content_layers, "content_layers", c.net.stacks)
-
-
-def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
-  """The multi-scale widths of `net.kernel_sizes` (empty: one width, net.kernel_size)."""
-  try:
-    widths = nets.widths(c.net.kernel_sizes)
-  except ValueError:
-    raise InputError("config.net.kernel_sizes must be comma-separated integers, got "
-                     f"{c.net.kernel_sizes!r}") from None
-  if any(w < 1 for w in widths) or len(set(widths)) < len(widths):
-    raise InputError("config.net.kernel_sizes must be positive and distinct, got "
-                     f"{c.net.kernel_sizes!r}")
-  return widths
-
-
 def get(c: Mapping[str, Any], key: str) -> Any:
   """The value at a dotted `key` of a config (or of its dict): `get(c, "net.channels")`."""
   return functools.reduce(lambda d, k: d[k], key.split("."), c)
@@ -289,8 +254,8 @@ def check(c: ml_collections.ConfigDict) -> None:
              "net.conv": nets.CONVS,
              "solver": optimize.SOLVERS, "init": ("noise", "content"),
              "spectrogram": frontend.SPECTROGRAMS, "phase_init": phase.INITS,
-             "noise_init": synthesis.NOISE_INITS, "domain": synthesis.DOMAINS,
-             "parametrization": synthesis.PARAMETRIZATIONS}
+             "noise_init": synthesis.NOISE_INITS, "domain": objective.DOMAINS,
+             "parametrization": objective.PARAMETRIZATIONS}
   for key, allowed in choices.items():
     value = get(c, key)
     if value not in allowed:
@@ -313,14 +278,14 @@ def check(c: ml_collections.ConfigDict) -> None:
   if c.hop_length > c.n_fft:
     raise InputError(f"config.hop_length ({c.hop_length}) must not exceed n_fft ({c.n_fft})")
   for key in ("style_weight", "content_weight", "bound_weight", "phase_iterations",
-              *(f"{k}_weight" for k in synthesis.EXTRA_TERMS)):
+              *(f"{k}_weight" for k in objective.EXTRA_TERMS)):
     if c[key] < 0:
       raise InputError(f"config.{key} must be >= 0, got {c[key]!r}")
   if not 0 <= c.diversity_threshold < 1:
     raise InputError(f"config.diversity_threshold must be in [0, 1), got {c.diversity_threshold!r}")
   if not 0 <= c.phase_momentum < 1:
     raise InputError(f"config.phase_momentum must be in [0, 1), got {c.phase_momentum!r}")
-  widths = kernel_sizes(c)
+  widths = nets.kernel_sizes(c)
   if widths and c.net.orientation == "2d":
     raise InputError("config.net.kernel_sizes (multi-scale) is for 1D nets, not net.orientation=2d")
   if len(widths) > c.net.channels:
@@ -331,13 +296,13 @@ def check(c: ml_collections.ConfigDict) -> None:
                      f"spectrogram=stft, got {c.spectrogram!r}")
   if c.noise_init == "spectrum" and c.spectrogram != "stft":
     raise InputError(f"config.noise_init=spectrum needs spectrogram=stft, got {c.spectrogram!r}")
-  if any(c[f"{k}_weight"] > 0 for k in synthesis.BAND_TERMS):
+  if any(c[f"{k}_weight"] > 0 for k in objective.BAND_TERMS):
     if c.spectrogram != "stft":
       raise InputError("config.band_*_weight: the ERB bands are sums of STFT bins, so they need "
                        f"spectrogram=stft, got {c.spectrogram!r}")
     if not isinstance(c.bands, int) or c.bands < 2:
       raise InputError(f"config.bands must be an integer of at least 2, got {c.bands!r}")
-    synthesis.band_filters(c.n_fft, c.sample_rate, c.bands)
+    objective.band_filters(c.n_fft, c.sample_rate, c.bands)
   if not (isinstance(c.block_s, (int, float)) and math.isfinite(c.block_s) and c.block_s > 0):
     raise InputError(f"config.block_s must be a positive number of seconds, got {c.block_s!r}")
   if c.loop and (c.spectrogram == "cqt" or c.net.orientation == "time"):
@@ -347,6 +312,6 @@ def check(c: ml_collections.ConfigDict) -> None:
   if c.autocorrelation_weight > 0 and c.net.orientation == "time":
     raise InputError("config.autocorrelation_weight: the time orientation has no time axis "
                      "in its features (frames are channels)")
-  content_layers(c)
-  if not style_layers(c):
+  nets.content_layers(c)
+  if not nets.style_layers(c):
     raise InputError("config.style_layers is empty")

@@ -23,6 +23,7 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import audio
+from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import frontend
 from jaxstyle import metrics
@@ -88,8 +89,10 @@ def texture(c: ml_collections.ConfigDict, style: np.ndarray, *, n_samples: int,
   """A texture `[n_samples]` of config `c` (checked) from the style waveform alone; a
   loop's length is rounded up (`synthesis.output_length`)."""
   n_frames, n_samples = synthesis.output_length(c, n_samples)
-  result = synthesis.synthesize(c, style=[frontend.analyze(style, c)], n_frames=n_frames,
-                                n_samples=n_samples, seed=seed)
+  spec = frontend.analyze(style, c)
+  variables = checkpoint.variables(c, n_frames, spec.shape[1])
+  result = synthesis.synthesize(c, style=[spec], n_frames=n_frames, n_samples=n_samples,
+                                seed=seed, variables=variables)
   return frontend.render(result, c, length=n_samples, seed=seed)[0]
 
 

@@ -20,6 +20,9 @@ import math
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
+
+from jaxstyle.errors import InputError
 
 ORIENTATIONS = ("freq", "time", "2d")
 POOLINGS = ("max", "avg")
@@ -334,3 +337,39 @@ def init(net: StackedConv, seed: int, input_shape: Sequence[int]) -> dict:
   for the parameter shapes, so pass a short spatial extent where it is free.
   """
   return jax.jit(net.init)(jax.random.key(seed), jnp.zeros(input_shape, jnp.float32))
+
+
+def _layers(value: str, key: str, stacks: int) -> tuple[str, ...]:
+  layers = tuple(s.strip() for s in value.split(",") if s.strip())
+  for layer in layers:
+    try:
+      depth = tap_depth(layer)
+    except ValueError as e:
+      raise InputError(f"config.{key}: {e}") from None
+    if depth > stacks:
+      raise InputError(f"config.{key}: layer {layer!r} needs {depth} stacks, "
+                       f"but net.stacks is {stacks}")
+  return layers
+
+
+def style_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The style layers of a checked config, e.g. `("relu1", "relu2")`."""
+  return _layers(c.style_layers, "style_layers", c.net.stacks)
+
+
+def content_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The content layers of a checked config (may be empty)."""
+  return _layers(c.content_layers, "content_layers", c.net.stacks)
+
+
+def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
+  """The multi-scale widths of `net.kernel_sizes` (empty: one width, net.kernel_size)."""
+  try:
+    sizes = widths(c.net.kernel_sizes)
+  except ValueError:
+    raise InputError("config.net.kernel_sizes must be comma-separated integers, got "
+                     f"{c.net.kernel_sizes!r}") from None
+  if any(w < 1 for w in sizes) or len(set(sizes)) < len(sizes):
+    raise InputError("config.net.kernel_sizes must be positive and distinct, got "
+                     f"{c.net.kernel_sizes!r}")
+  return sizes

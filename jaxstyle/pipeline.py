@@ -27,6 +27,7 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import batch as batch_lib
 from jaxstyle import blocks
+from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
@@ -34,7 +35,6 @@ from jaxstyle import grid
 from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import plots
-from jaxstyle import spectral
 from jaxstyle import stereo
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -94,7 +94,7 @@ def memory_bytes(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> in
   """
   spatial, in_channels = nets.input_layout(c.net.orientation, n_frames, n_freq)
   positions = math.prod(spatial)
-  width = max(config_lib.kernel_sizes(c), default=c.net.kernel_size)
+  width = max(nets.kernel_sizes(c), default=c.net.kernel_size)
   patches = width ** (2 if c.net.orientation == "2d" else 1) * in_channels
   return 4 * (n_frames * n_freq * (2 * c.history_size + 4)
               + positions * (patches + 3 * c.net.channels))
@@ -166,12 +166,17 @@ def _inputs(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   if long:
     blocks.check(c, n_samples)
   style_specs = [frontend.analyze(y, c) for y in styles]
-  frames = spectral.num_frames(blocks.plan(c, n_samples).block, hop_length=c.hop_length,
-                               n_fft=c.n_fft) if long else n_frames
+  frames = blocks.frames(c, n_samples) if long else n_frames
   _check_memory(c, frames, style_specs[0].shape[1])
   return _Inputs(styles, style_names, style_specs, content,
                  content_path, None if content is None else frontend.analyze(content, c),
                  n_samples, n_frames, long)
+
+
+def _variables(c: ml_collections.ConfigDict, inputs: _Inputs) -> dict:
+  """The network's variables (`checkpoint.variables`) for the spectrograms of `inputs`."""
+  frames = blocks.frames(c, inputs.n_samples) if inputs.long else inputs.n_frames
+  return checkpoint.variables(c, frames, inputs.style_specs[0].shape[1])
 
 
 def _log_inputs(inputs: _Inputs, c: ml_collections.ConfigDict) -> None:
@@ -337,11 +342,12 @@ def run(
                         mono=False) for p in style_paths]
     result, partner = batch_lib.synthesize_batch(
         [batch_lib.Job(c, inputs.style_specs, None, seed + k) for k in range(2)],
-        n_frames=inputs.n_frames)
+        n_frames=inputs.n_frames, variables=_variables(c, inputs))
     stereo_pair = (partner, stereo.target(clips, sample_rate_hz=c.sample_rate))
   else:
     result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
-                                  n_frames=inputs.n_frames, n_samples=inputs.n_samples, seed=seed)
+                                  n_frames=inputs.n_frames, n_samples=inputs.n_samples, seed=seed,
+                                  variables=_variables(c, inputs))
   seconds = {"compile": result.compile_seconds, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return _finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
@@ -386,7 +392,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed:
     write = stack.enter_context(audio.stream(paths[output.container], sample_rate=c.sample_rate,
                                              output=output))
     for b in blocks.synthesize(c, style=inputs.style_specs, n_samples=inputs.n_samples,
-                               seed=seed):
+                               seed=seed, variables=_variables(c, inputs)):
       write(b.audio)
       listener.add(b.audio)
       first = first or b.result
@@ -493,7 +499,8 @@ def run_batch(
   logging.info("%d jobs (%d target(s) x %d seed(s)) in one program on %d device(s)",
                len(jobs), len(targets), batch, jax.local_device_count())
   t0 = time.perf_counter()
-  results = batch_lib.synthesize_batch(jobs, n_frames=inputs.n_frames, mesh=batch_lib.local_mesh())
+  results = batch_lib.synthesize_batch(jobs, n_frames=inputs.n_frames, mesh=batch_lib.local_mesh(),
+                                       variables=_variables(c, inputs))
   # In the records: compile and synthesis of the whole batch; total: this job's share.
   seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
              "jobs": len(jobs), "total": (time.perf_counter() - start) / len(jobs)}
@@ -572,7 +579,8 @@ def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
     t0 = time.perf_counter()
     results = batch_lib.synthesize_batch(
         [batch_lib.Job(p.config, inputs.style_specs, inputs.content_spec, p.seed)
-         for p, inputs in batch], n_frames=batch[0][1].n_frames, mesh=mesh)
+         for p, inputs in batch], n_frames=batch[0][1].n_frames, mesh=mesh,
+        variables=_variables(batch[0][0].config, batch[0][1]))
     # Compile and synthesis of the whole batch; total: each point's share.
     seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
                "jobs": len(batch), "total": (time.perf_counter() - t0) / len(batch)}

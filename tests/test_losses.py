@@ -9,7 +9,7 @@ import pytest
 from jaxstyle import config
 from jaxstyle import losses
 from jaxstyle import nets
-from jaxstyle import synthesis
+from jaxstyle import objective
 
 RNG = np.random.default_rng(0)
 
@@ -68,12 +68,12 @@ def test_objective_gradient_matches_finite_differences():
   style, content = (0.5 * RNG.random((16, 12)) for _ in range(2))
   x = jnp.asarray(RNG.uniform(-0.1, 1.1, (16, 12)))  # also exercises the bound term
   variables = nets.random_variables(c, 16, 12)
-  grams = synthesis.Targets(gram={k: losses.style_target(v) for k, v in synthesis.features(
+  grams = objective.Targets(gram={k: losses.style_target(v) for k, v in objective.features(
       net, variables, style, ("relu1", "relu2")).items()}, floor=jnp.float32(1e-5))
-  feats = synthesis.features(net, variables, content, ("relu2",))
-  fun = synthesis.objective(net, ("relu1", "relu2"), ("relu2",))
+  feats = objective.features(net, variables, content, ("relu2",))
+  fun = objective.function(net, ("relu1", "relu2"), ("relu2",))
   c.style_weight, c.bound_weight = 1e3, 1e-1
-  total = lambda x: fun(x, variables, grams, feats, synthesis.weights(c))[0]
+  total = lambda x: fun(x, variables, grams, feats, objective.weights(c))[0]
   jtu.check_grads(total, (x,), order=1, modes=["rev"], atol=2e-2, rtol=2e-2, eps=1e-3)
 
 
