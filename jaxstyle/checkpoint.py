@@ -15,9 +15,9 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxstyle import audio
 from jaxstyle import config as config_lib
 from jaxstyle import nets
+from jaxstyle import outputs
 from jaxstyle.errors import InputError
 
 FORMAT = "jaxstyle.features"
@@ -52,8 +52,7 @@ def save(path: str, variables: dict, c: ml_collections.ConfigDict, *, n_frames: 
       "training": training or {},
       "variables": jax.tree.map(np.asarray, {k: variables[k] for k in ("params", "batch_stats")}),
   }
-  with audio.atomic_path(path) as tmp, open(tmp, "wb") as f:
-    f.write(serialization.msgpack_serialize(record))
+  outputs.bytes_file(path, serialization.msgpack_serialize(record))
 
 
 def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int, n_freq: int) -> dict:

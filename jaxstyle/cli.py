@@ -10,8 +10,8 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from jaxstyle import audio
 from jaxstyle import config
+from jaxstyle import outputs
 from jaxstyle import pipeline
 from jaxstyle.errors import InputError
 
@@ -70,9 +70,9 @@ def define_flags(*, content: bool) -> None:
                      "to its end): pick the part of a long recording to take the style from.")
   flags.DEFINE_string("output_dir", "out", "Directory for NAME.wav (or .flac, .ogg), NAME.png "
                       "and NAME.json.")
-  flags.DEFINE_enum("format", "wav", audio.CONTAINERS, "Container of the output audio: wav, "
+  flags.DEFINE_enum("format", "wav", outputs.CONTAINERS, "Container of the output audio: wav, "
                     "flac (lossless, smaller) or ogg (Vorbis, lossy).")
-  flags.DEFINE_enum("subtype", "PCM_16", audio.SUBTYPES, "Sample format of the output: 16- or "
+  flags.DEFINE_enum("subtype", "PCM_16", outputs.SUBTYPES, "Sample format of the output: 16- or "
                     "24-bit integers, or 32-bit float (wav only); ogg is Vorbis and takes none.")
   flags.DEFINE_integer("output_rate", 0, "Sample rate (Hz) of the output file, resampled with "
                        "librosa from the config's sample_rate; 0: the config's.", lower_bound=0)
@@ -142,7 +142,7 @@ def _run(f: flags.FlagValues) -> None:
                 content_path=f["content"].value if "content" in f else None,
                 duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed,
                 offset_s=f.offset, clip_s=f.clip_s,
-                output=audio.Output(f.format, f.subtype, f.output_rate))
+                output=outputs.Output(f.format, f.subtype, f.output_rate))
   channels = f["channels"].value if "channels" in f else 1
   if f.batch > 1 or f.config.batch_styles:
     if channels > 1:

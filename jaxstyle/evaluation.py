@@ -13,7 +13,6 @@ Waveforms are mono float `[samples]` at one sample rate.
 import ast
 from collections.abc import Callable, Mapping, Sequence
 import dataclasses
-import json
 import os
 import time
 
@@ -27,6 +26,7 @@ from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import frontend
 from jaxstyle import metrics
+from jaxstyle import outputs
 from jaxstyle import plots
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -230,15 +230,13 @@ def write(report: Mapping, output_dir: str, *, command: str, sample_rate_hz: int
   display.sample_rate = sample_rate_hz
   for name, sounds in report["audio"].items():
     for method, y in sounds.items():
-      audio.save(os.path.join(output_dir, name, f"{method}.wav"), y,
+      outputs.audio(os.path.join(output_dir, name, f"{method}.wav"), y,
                      sample_rate=sample_rate_hz)
   panels = [(f"{name}: {method}", frontend.analyze(y, display), display)
             for name, sounds in report["audio"].items() for method, y in sounds.items()]
   columns = len(next(iter(report["audio"].values())))
-  with audio.atomic_path(os.path.join(output_dir, "grid.png")) as tmp:
-    plots.grid_figure(tmp, inputs=[], results=panels, columns=columns)
-  with audio.atomic_path(os.path.join(output_dir, "report.md")) as tmp, open(tmp, "w") as f:
-    f.write(markdown(report, command=command))
-  with audio.atomic_path(os.path.join(output_dir, "report.json")) as tmp, open(tmp, "w") as f:
-    json.dump({k: v for k, v in report.items() if k != "audio"} | {"command": command}, f,
-              indent=1)
+  outputs.figure(os.path.join(output_dir, "grid.png"),
+                 plots.grid_figure(inputs=[], results=panels, columns=columns))
+  outputs.text_file(os.path.join(output_dir, "report.md"), markdown(report, command=command))
+  outputs.json_file(os.path.join(output_dir, "report.json"),
+                    {k: v for k, v in report.items() if k != "audio"} | {"command": command})

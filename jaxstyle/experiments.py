@@ -29,7 +29,6 @@ variant, writing `VARIANT.wav`, `.png`, `.json` into the output directory), then
 """
 
 from collections.abc import Mapping, Sequence
-import csv
 import json
 import os
 import re
@@ -44,6 +43,7 @@ from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import frontend
+from jaxstyle import outputs
 from jaxstyle import pipeline
 from jaxstyle import plots
 from jaxstyle import train
@@ -202,14 +202,10 @@ def _write_training_set(root: str, *, sample_rate: int, clip_seconds: float) -> 
       for i in range(2):
         filename = f"{fold}-{sound}-{i}.wav"
         y = SOUNDS[sound](seconds=clip_seconds, sample_rate=sample_rate, seed=10 * fold + i)
-        audio.save(os.path.join(root, train.AUDIO_DIR, filename), y,
+        outputs.audio(os.path.join(root, train.AUDIO_DIR, filename), y,
                        sample_rate=sample_rate)
         rows.append({"filename": filename, "fold": fold, "target": target, "category": sound})
-  with audio.atomic_path(os.path.join(root, train.CSV_PATH)) as tmp, open(tmp, "w",
-                                                                             newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(train.CSV_COLUMNS))
-    writer.writeheader()
-    writer.writerows(rows)
+  outputs.csv_file(os.path.join(root, train.CSV_PATH), rows, train.CSV_COLUMNS)
 
 
 def _pretrain_quick(c: ml_collections.ConfigDict, directory: str, *, seed: int) -> None:
@@ -227,26 +223,7 @@ def _pretrain_quick(c: ml_collections.ConfigDict, directory: str, *, seed: int) 
   info = {"checkpoint": c.params, "data_dir": data_dir, "classes": result["classes"],
           "val_accuracy": result["val_accuracy"], "num_train": result["num_train"],
           "num_val": result["num_val"], **QUICK_PRETRAIN}
-  with audio.atomic_path(os.path.join(directory, "train.json")) as tmp, open(tmp, "w") as f:
-    json.dump(info, f, indent=1)
-
-
-def _valid_record(path: str, expected: Mapping[str, Any]) -> dict | None:
-  """The JSON record at `path` if it is complete and was made with `expected`."""
-  wav = os.path.splitext(path)[0] + ".wav"
-  if not (os.path.isfile(path) and os.path.isfile(wav)):
-    return None
-  try:
-    with open(path) as f:
-      record = json.load(f)
-  except (OSError, ValueError):
-    logging.warning("ignoring %s: not valid JSON", path)
-    return None
-  if not isinstance(record, dict) or any(record.get(k) != v for k, v in expected.items()) or not (
-      {"final_losses", "quality", "seconds"} <= record.keys()):
-    logging.warning("ignoring %s: incomplete, or made with other settings or inputs", path)
-    return None
-  return record
+  outputs.json_file(os.path.join(directory, "train.json"), info)
 
 
 def _write_sounds(e: ml_collections.ConfigDict, sounds: Sequence[str], *, output_dir: str,
@@ -255,7 +232,7 @@ def _write_sounds(e: ml_collections.ConfigDict, sounds: Sequence[str], *, output
   seconds, rate = (e.quick.seconds if quick else e.seconds), e.base.sample_rate
   paths = {s: os.path.join(output_dir, "inputs", f"{s}.wav") for s in sounds}
   for sound, path in paths.items():
-    audio.save(path, SOUNDS[sound](seconds=seconds, sample_rate=rate), sample_rate=rate)
+    outputs.audio(path, SOUNDS[sound](seconds=seconds, sample_rate=rate), sample_rate=rate)
   return paths
 
 
@@ -358,7 +335,7 @@ def run(
     json_path = os.path.join(output_dir, f"{v['name']}.json")
     expected = {"config": c.to_dict(), "seed": seed, "style": style_paths,
                 "content": content_path}
-    if resume and _valid_record(json_path, expected) is not None:
+    if resume and outputs.finished(json_path, expected) is not None:
       logging.info("%s: skipped, %s is there (--resume)", tag, json_path)
       continue
     if v.get("pretrained", False) and trained_here and not os.path.isfile(params):
@@ -411,7 +388,7 @@ def _write_reports(
   for v in e.variants:
     c = variant_config(e, v, quick=quick, params=params or "", overrides=overrides)
     json_path = os.path.join(output_dir, f"{v['name']}.json")
-    record = _valid_record(json_path, {"config": c.to_dict(), "seed": seed,
+    record = outputs.finished(json_path, {"config": c.to_dict(), "seed": seed,
                                        "style": list(style_paths), "content": content_path})
     if record is None:
       missing.append(v["name"])
@@ -453,12 +430,10 @@ def _write_reports(
     results.append((row["name"], frontend.analyze(y, c), c))
   panels = _input_panels(inputs, configs or [ml_collections.ConfigDict(base)], style_paths,
                          content_path)
-  with audio.atomic_path(paths["grid.png"]) as tmp:
-    plots.grid_figure(tmp, inputs=panels, results=results, columns=e.grid_columns)
-  with audio.atomic_path(paths["report.json"]) as tmp, open(tmp, "w") as f:
-    json.dump(report, f, indent=1)
-  with audio.atomic_path(paths["report.md"]) as tmp, open(tmp, "w") as f:
-    f.write(_markdown(report))
+  outputs.figure(paths["grid.png"], plots.grid_figure(inputs=panels, results=results,
+                                                     columns=e.grid_columns))
+  outputs.json_file(paths["report.json"], report)
+  outputs.text_file(paths["report.md"], _markdown(report))
   logging.info("wrote %s", ", ".join(paths.values()))
   return report
 

@@ -8,8 +8,6 @@ leaves none of them and a JSON present means its synthesis is complete.
 """
 
 from collections.abc import Sequence
-import contextlib
-import csv
 import ctypes
 import dataclasses
 import json
@@ -34,6 +32,7 @@ from jaxstyle import frontend
 from jaxstyle import grid
 from jaxstyle import metrics
 from jaxstyle import nets
+from jaxstyle import outputs
 from jaxstyle import plots
 from jaxstyle import stereo
 from jaxstyle import synthesis
@@ -186,7 +185,7 @@ def _log_inputs(inputs: _Inputs, c: ml_collections.ConfigDict) -> None:
 
 
 def _record(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed: int,
-            channels: int, output: audio.Output, history: dict, stop_reason: str | None,
+            channels: int, output: outputs.Output, history: dict, stop_reason: str | None,
             quality: dict, seconds: dict, extra: dict | None = None) -> dict:
   """The JSON record of one output; its final losses are those of the best iteration."""
   best = int(np.argmin(history["total"]))
@@ -223,12 +222,12 @@ def _plot(path: str, inputs: _Inputs, result: synthesis.Result, c: ml_collection
   if inputs.content_spec is not None:
     panels.append((f"content: {os.path.basename(inputs.content_path)}", inputs.content_spec))
   panels.append((title, result.spectrogram))
-  plots.summary_figure(path, panels=panels, history=result.history, c=c)
+  outputs.figure(path, plots.summary_figure(panels=panels, history=result.history, c=c))
 
 
 def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Result, *, name: str,
             seed: int, output_dir: str, seconds: dict[str, float], plot: bool = True,
-            extra: dict | None = None, output: audio.Output = audio.WAV,
+            extra: dict | None = None, output: outputs.Output = outputs.WAV,
             stereo_pair: tuple[synthesis.Result, dict] | None = None) -> dict:
   """Phase reconstruction, quality measures and the files of one synthesis.
 
@@ -272,14 +271,11 @@ def _finish(c: ml_collections.ConfigDict, inputs: _Inputs, result: synthesis.Res
                    extra=extra)
   exts = (output.container, "png", "json") if plot else (output.container, "json")
   paths = {ext: os.path.join(output_dir, f"{name}.{ext}") for ext in exts}
-  with contextlib.ExitStack() as stack:
-    # Entered JSON first, so renamed last: a JSON present means the others are too.
-    tmp = {ext: stack.enter_context(audio.atomic_path(paths[ext])) for ext in reversed(exts)}
-    audio.save(tmp[output.container], wave, sample_rate=c.sample_rate, output=output)
+  with outputs.together(paths) as tmp:
+    outputs.audio(tmp[output.container], wave, sample_rate=c.sample_rate, output=output)
     if plot:
       _plot(tmp["png"], inputs, result, c)
-    with open(tmp["json"], "w") as f:
-      json.dump(record, f, indent=1)
+    outputs.json_file(tmp["json"], record)
   logging.info("wrote %s", ", ".join(paths.values()))
   return record
 
@@ -295,7 +291,7 @@ def run(
     seed: int = 0,
     offset_s: float = 0.0,
     clip_s: float | None = None,
-    output: audio.Output = audio.WAV,
+    output: outputs.Output = outputs.WAV,
     channels: int = 1,
 ) -> dict:
   """Texture synthesis (no `content_path`) or style transfer, written to `output_dir`.
@@ -367,9 +363,9 @@ def _check_disk(output_dir: str, need: float) -> None:
 
 
 def _run_long(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed: int,
-              output_dir: str, output: audio.Output, start: float) -> dict:
+              output_dir: str, output: outputs.Output, start: float) -> dict:
   """A texture longer than `c.block_s`, made in blocks (`jaxstyle.blocks`) and written as
-  they come (`audio.stream`), so memory stays that of one block.
+  they come (`outputs.audio_stream`), so memory stays that of one block.
 
   The record's quality is that of the first minute against the style (`evaluate`),
   with `last_minute` (its style measures) and `joins` (`blocks.Listener`). Its history
@@ -386,11 +382,8 @@ def _run_long(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed:
   paths = {ext: os.path.join(output_dir, f"{name}.{ext}")
            for ext in (output.container, "png", "json")}
   t0 = time.perf_counter()
-  with contextlib.ExitStack() as stack:
-    # Entered JSON first, so renamed last: a JSON present means the others are too.
-    tmp = {ext: stack.enter_context(audio.atomic_path(paths[ext])) for ext in ("json", "png")}
-    write = stack.enter_context(audio.stream(paths[output.container], sample_rate=c.sample_rate,
-                                             output=output))
+  with outputs.together({k: paths[k] for k in ("json", "png")}) as tmp, outputs.audio_stream(
+      paths[output.container], sample_rate=c.sample_rate, output=output) as write:
     for b in blocks.synthesize(c, style=inputs.style_specs, n_samples=inputs.n_samples,
                                seed=seed, variables=_variables(c, inputs)):
       write(b.audio)
@@ -423,8 +416,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: _Inputs, *, name: str, seed:
                               "total": time.perf_counter() - start},
                      extra={"blocks": per_block})
     _plot(tmp["png"], inputs, first, c, title="result: the first block")
-    with open(tmp["json"], "w") as f:
-      json.dump(record, f, indent=1)
+    outputs.json_file(tmp["json"], record)
   logging.info("wrote %s", ", ".join(paths.values()))
   return record
 
@@ -441,7 +433,7 @@ def run_batch(
     batch: int = 1,
     offset_s: float = 0.0,
     clip_s: float | None = None,
-    output: audio.Output = audio.WAV,
+    output: outputs.Output = outputs.WAV,
 ) -> list[dict]:
   """Several syntheses in one compiled program (`jaxstyle.batch.synthesize_batch`).
 
@@ -518,15 +510,9 @@ def _point(p: grid.Point) -> dict:
 
 
 def _finished(p: grid.Point, output_dir: str) -> dict | None:
-  """The record of a point done before: its JSON, readable, for the same point and config."""
-  try:
-    with open(os.path.join(output_dir, f"{p.name}.json")) as f:
-      record = json.load(f)
-  except (OSError, ValueError):
-    return None
-  point = {k: v for k, v in record.get("point", {}).items() if k in _point(p)}
-  same = point == _point(p) and record.get("config") == json.loads(json.dumps(p.config.to_dict()))
-  return record if same and os.path.isfile(os.path.join(output_dir, f"{p.name}.wav")) else None
+  """The record of a point done before: complete, for the same point and config."""
+  return outputs.finished(os.path.join(output_dir, f"{p.name}.json"),
+                          {"point": _point(p), "config": p.config.to_dict()})
 
 
 def run_sweep(sc: ml_collections.ConfigDict, *, output_dir: str,
@@ -608,16 +594,10 @@ def _write_summary(all_points: Sequence[grid.Point], output_dir: str) -> dict:
     rows.append(row)
   summary = {"grid": keys, "n_points": len(rows), "n_done": sum(r["done"] for r in rows),
              "points": rows}
-  with audio.atomic_path(os.path.join(output_dir, "summary.json")) as tmp:
-    with open(tmp, "w") as f:
-      json.dump(summary, f, indent=1)
-  columns = ["index", "name", *keys, "done", "final_total", "final_style", "final_content",
-             "final_bound", "best_iteration", "stop_reason", "seconds", "process"]
-  with audio.atomic_path(os.path.join(output_dir, "summary.csv")) as tmp:
-    with open(tmp, "w", newline="") as f:
-      writer = csv.DictWriter(f, columns)
-      writer.writeheader()
-      writer.writerows(rows)
+  outputs.json_file(os.path.join(output_dir, "summary.json"), summary)
+  outputs.csv_file(os.path.join(output_dir, "summary.csv"), rows, [
+      "index", "name", *keys, "done", "final_total", "final_style", "final_content",
+      "final_bound", "best_iteration", "stop_reason", "seconds", "process"])
   logging.info("summary: %d of %d points done; wrote %s", summary["n_done"], len(rows),
                os.path.join(output_dir, "summary.csv"))
   return summary

@@ -39,11 +39,11 @@ def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, c: ml_collections.Conf
   ax.set_ylabel("Hz")
 
 
-def summary_figure(path: str, *, panels: Sequence[tuple[str, np.ndarray]],
-                   history: dict[str, list[float]], c: ml_collections.ConfigDict) -> None:
-  """Writes a PNG: one panel per `(title, spectrogram [time, bins])` of config `c`'s
-  front-end, then the loss terms over the iterations."""
-  fig = figure.Figure(figsize=(8, 2.4 * (len(panels) + 1)))
+def summary_figure(*, panels: Sequence[tuple[str, np.ndarray]], history: dict[str, list[float]],
+                   c: ml_collections.ConfigDict) -> figure.Figure:
+  """One panel per `(title, spectrogram [time, bins])` of config `c`'s front-end, then
+  the loss terms over the iterations."""
+  fig = figure.Figure(figsize=(8, 2.4 * (len(panels) + 1)), dpi=80)
   axes = fig.subplots(len(panels) + 1, 1, squeeze=False)[:, 0]
   for ax, (title, spec) in zip(axes, panels, strict=False):
     draw_spectrogram(ax, spec, c, title)
@@ -54,17 +54,16 @@ def summary_figure(path: str, *, panels: Sequence[tuple[str, np.ndarray]],
   ax.set(title="loss (terms unweighted)", xlabel="L-BFGS iteration")
   ax.legend()
   fig.tight_layout()
-  fig.savefig(path, dpi=80)
+  return fig
 
 
 def grid_figure(
-    path: str,
     *,
     inputs: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
     results: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
     columns: int,
-) -> None:
-  """Writes a PNG grid of spectrograms: the inputs on top, then the results.
+) -> figure.Figure:
+  """A grid of spectrograms: the inputs on top, then the results.
 
   Each panel is `(title, spectrogram [time, bins], config of its front-end)`; rows
   hold `columns` panels.
@@ -73,7 +72,7 @@ def grid_figure(
   input_rows = math.ceil(len(inputs) / columns)
   result_rows = math.ceil(len(results) / columns)
   rows = max(input_rows + result_rows, 1)
-  fig = figure.Figure(figsize=(4 * columns, 2.6 * rows))
+  fig = figure.Figure(figsize=(4 * columns, 2.6 * rows), dpi=70)
   axes = fig.subplots(rows, columns, squeeze=False)
   for ax in axes.ravel():
     ax.axis("off")
@@ -83,4 +82,4 @@ def grid_figure(
     ax.axis("on")
     draw_spectrogram(ax, spec, c, title, fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=70)
+  return fig

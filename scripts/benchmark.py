@@ -37,6 +37,7 @@ from jaxstyle import audio
 from jaxstyle import benchmark
 from jaxstyle import examples
 from jaxstyle import nets
+from jaxstyle import outputs
 from jaxstyle import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,8 +87,7 @@ def main(argv):
       print(f"{name}: {iterations} iterations per solver", flush=True)
       out[name] = benchmark.solver_comparison(c, style=style, content=content,
                                               iterations=iterations)
-    with audio.atomic_path(FLAGS.output) as tmp, open(tmp, "w") as f:
-      json.dump(out, f, indent=1)
+    outputs.json_file(FLAGS.output, out)
     print(benchmark.solver_table(out))
     return
   if FLAGS.child == "sweep":
@@ -153,8 +153,7 @@ def main(argv):
                                                         evals=1 if FLAGS.quick else 3)
   out["griffin_lim"]["audio"] = FLAGS.audio if os.path.exists(FLAGS.audio) else "procedural"
 
-  with audio.atomic_path(FLAGS.output) as tmp, open(tmp, "w") as f:
-    json.dump(out, f, indent=1)
+  outputs.json_file(FLAGS.output, out)
   print(table(out))
 
 

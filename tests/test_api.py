@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import jaxstyle
-from jaxstyle import audio
 from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import metrics
+from jaxstyle import outputs
 
 SR = 22050
 
@@ -64,9 +64,9 @@ def test_load_config_by_name_or_path(tmp_path):
 
 def test_load_audio_resamples_and_checks(tmp_path, texture_clip):
   path = str(tmp_path / "a.wav")
-  audio.save(path, texture_clip, sample_rate=SR)
+  outputs.audio(path, texture_clip, sample_rate=SR)
   y = jaxstyle.load_audio(path, sample_rate=SR // 2)
   assert abs(y.size - texture_clip.size // 2) <= 1
-  audio.save(path, np.zeros(1000), sample_rate=SR)
+  outputs.audio(path, np.zeros(1000), sample_rate=SR)
   with pytest.raises(jaxstyle.InputError, match="silent"):
     jaxstyle.load_audio(path)

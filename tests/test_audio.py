@@ -10,6 +10,7 @@ import soundfile as sf
 from jaxstyle import InputError
 from jaxstyle import audio
 from jaxstyle import examples
+from jaxstyle import outputs
 
 
 @pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_16"), ("FLAC", "PCM_16"),
@@ -53,7 +54,7 @@ def test_check_rejects_bad_audio(y, message):
 def test_save_is_atomic(tmp_path, monkeypatch):
   path = str(tmp_path / "out" / "x.wav")
   y = examples.tones(seconds=0.5, seed=1)
-  audio.save(path, y, sample_rate=22050)
+  outputs.audio(path, y, sample_rate=22050)
   back, rate = sf.read(path, dtype="float32")
   assert rate == 22050 and np.max(np.abs(back - y)) < 1e-3
   assert os.listdir(os.path.dirname(path)) == ["x.wav"]
@@ -63,7 +64,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
   monkeypatch.setattr(sf, "write", fail)
   with pytest.raises(RuntimeError, match="disk full"):
-    audio.save(str(tmp_path / "out" / "y.wav"), y, sample_rate=22050)
+    outputs.audio(str(tmp_path / "out" / "y.wav"), y, sample_rate=22050)
   assert os.listdir(os.path.dirname(path)) == ["x.wav"]  # no y.wav, no temporary file
 
 
@@ -73,7 +74,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 def test_save_containers_and_sample_formats(tmp_path, container, subtype, atol):
   y = examples.tones(seconds=0.5, seed=1)
   path = str(tmp_path / f"x.{container}")
-  audio.save(path, y, sample_rate=22050, output=audio.Output(container, subtype))
+  outputs.audio(path, y, sample_rate=22050, output=outputs.Output(container, subtype))
   info = sf.info(path)
   assert (info.format, info.subtype, info.samplerate) == (container.upper(), subtype, 22050)
   back, _ = sf.read(path, dtype="float64")
@@ -83,7 +84,7 @@ def test_save_containers_and_sample_formats(tmp_path, container, subtype, atol):
 def test_save_ogg_vorbis(tmp_path):
   y = examples.tones(seconds=1.0, seed=1)
   path = str(tmp_path / "x.ogg")
-  audio.save(path, y, sample_rate=22050, output=audio.Output("ogg"))
+  outputs.audio(path, y, sample_rate=22050, output=outputs.Output("ogg"))
   info = sf.info(path)
   assert (info.format, info.subtype, info.frames) == ("OGG", "VORBIS", y.size)
   back, _ = sf.read(path, dtype="float32")  # lossy: the waveform, not the samples
@@ -93,7 +94,7 @@ def test_save_ogg_vorbis(tmp_path):
 def test_save_resamples_as_librosa(tmp_path):
   y = examples.tones(seconds=0.5, seed=1)
   path = str(tmp_path / "x.wav")
-  audio.save(path, y, sample_rate=22050, output=audio.Output("wav", "FLOAT", 48000))
+  outputs.audio(path, y, sample_rate=22050, output=outputs.Output("wav", "FLOAT", 48000))
   back, rate = sf.read(path, dtype="float32")
   ref = librosa.resample(y, orig_sr=22050, target_sr=48000)
   assert rate == 48000 and back.size == ref.size
@@ -106,7 +107,7 @@ def test_save_resamples_as_librosa(tmp_path):
     ({"container": "ogg", "subtype": "PCM_24"}, "Vorbis"), ({"rate": 50}, "output rate")])
 def test_output_refuses_what_its_container_cannot_hold(kwargs, message):
   with pytest.raises(InputError, match=message):
-    audio.Output(**kwargs)
+    outputs.Output(**kwargs)
 
 
 def test_load_a_part_of_a_file(tmp_path):

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from jaxstyle import audio
 from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import examples
 from jaxstyle import frontend
 from jaxstyle import metrics
+from jaxstyle import outputs
 from jaxstyle import phase
 from jaxstyle import spectral
 from jaxstyle import synthesis
@@ -136,14 +136,14 @@ def test_listener_measures_every_join_and_keeps_the_ends(tiny):
   assert listener.summary()["count"] == len(measured)
 
 
-@pytest.mark.parametrize("output", [audio.WAV, audio.Output("flac", "PCM_24"),
-                                    audio.Output("wav", "FLOAT", 44100), audio.Output("ogg")])
+@pytest.mark.parametrize("output", [outputs.WAV, outputs.Output("flac", "PCM_24"),
+                                    outputs.Output("wav", "FLOAT", 44100), outputs.Output("ogg")])
 def test_stream_writes_what_save_writes(tmp_path, output):
   y = 0.7 * np.random.default_rng(5).standard_normal(50_000).astype(np.float32)
   y[1000] = 3.0  # a peak above 1: scaled as save scales
-  audio.save(str(tmp_path / f"a.{output.container}"), y, sample_rate=RATE, output=output)
-  with audio.stream(str(tmp_path / f"b.{output.container}"), sample_rate=RATE, output=output,
-                    block=4096) as write:
+  outputs.audio(str(tmp_path / f"a.{output.container}"), y, sample_rate=RATE, output=output)
+  with outputs.audio_stream(str(tmp_path / f"b.{output.container}"), sample_rate=RATE,
+                            output=output, block=4096) as write:
     for i in range(0, y.size, 7000):
       write(y[i:i + 7000])
   a, rate_a = sf.read(tmp_path / f"a.{output.container}")
@@ -158,8 +158,8 @@ def test_stream_writes_what_save_writes(tmp_path, output):
 
 
 def test_stream_leaves_nothing_behind_on_error(tmp_path):
-  with pytest.raises(RuntimeError), audio.stream(str(tmp_path / "x.wav"),
-                                                 sample_rate=RATE) as write:
+  with pytest.raises(RuntimeError), outputs.audio_stream(str(tmp_path / "x.wav"),
+                                                         sample_rate=RATE) as write:
     write(np.zeros(100, np.float32))
     raise RuntimeError("interrupted")
   assert list(tmp_path.iterdir()) == []
