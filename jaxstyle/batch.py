@@ -228,7 +228,8 @@ def synthesize_batch(
 
   Args:
     jobs: the syntheses; each result equals `synthesis.synthesize` of its job alone,
-      up to floating-point rounding.
+      up to floating-point rounding (exactly for a single job on one device, which
+      runs unbatched).
     n_frames: output frames of every texture job (default: its longest style).
     variables: frozen network variables (as `synthesis.synthesize`'s: needed with a
       checkpoint, else by default random, made once for all jobs).
@@ -237,6 +238,11 @@ def synthesize_batch(
   Returns:
     One result per job, in order; `compile_seconds` is the batch's.
   """
+  if len(jobs) == 1 and (mesh is None or mesh.size == 1):
+    # Nothing to batch: the plain program, so a batch of one is `synthesize`'s bytes.
+    (j,) = jobs
+    return [synthesis.synthesize(j.config, style=j.style, content=j.content, n_frames=n_frames,
+                                 seed=j.seed, variables=variables)]
   keys = {static_key(j.config) for j in jobs}
   if len(keys) > 1:
     raise InputError("the jobs of one batch may differ only in loss weights, seeds and clips; "

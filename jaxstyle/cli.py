@@ -1,19 +1,52 @@
 """The scripts' shared set-up: the flags and main of `scripts/texture.py` and
-`scripts/stylize.py`; for every script, `--compilation_cache`, `begin` and the one
-`InputError` -> `error:` wrapper, `guarded`."""
+`scripts/stylize.py`; for every script, `--compilation_cache`, the process set-up
+(`begin`: `keep_freed_memory`, `enable_compilation_cache`) and the one `InputError` ->
+`error:` wrapper, `guarded`."""
 
 from collections.abc import Callable
+import ctypes
 import os
 import sys
 
 from absl import flags
 from absl import logging
+import jax
 from ml_collections import config_flags
 
 from jaxstyle import config
 from jaxstyle import outputs
 from jaxstyle import pipeline
 from jaxstyle.errors import InputError
+
+
+def enable_compilation_cache(path: str | None = None) -> None:
+  """Turns on JAX's persistent compilation cache (default `~/.cache/jaxstyle/jax`)."""
+  path = path or os.path.join(os.path.expanduser("~"), ".cache", "jaxstyle", "jax")
+  jax.config.update("jax_compilation_cache_dir", path)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def keep_freed_memory() -> bool:
+  """Makes this process keep the memory it frees for reuse instead of returning it (glibc).
+
+  XLA:CPU allocates a fresh buffer for each large intermediate of each evaluation (e.g.
+  the 38 MB im2col of the paper's conv2). glibc serves blocks that large with `mmap` and
+  unmaps them on free, so every evaluation pays the page faults of touching them again:
+  about 10% of the paper texture setting (BUILD.md). This is glibc's
+  `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...` (as the PyTorch peer's tuned mode),
+  set from inside the process; resident memory then stays near its peak until exit.
+  The scripts call it; a library user may.
+
+  Returns:
+    Whether it took effect (False where the C library has no `mallopt`).
+  """
+  try:
+    mallopt = ctypes.CDLL(None).mallopt
+  except (OSError, AttributeError):
+    return False
+  m_trim_threshold, m_mmap_max, m_arena_max = -1, -4, -8  # glibc <malloc.h>
+  return all(mallopt(option, value) == 1 for option, value in (
+      (m_arena_max, 1), (m_mmap_max, 0), (m_trim_threshold, 2**31 - 1)))
 
 
 def define_config(default: str, help_text: str) -> None:
@@ -100,16 +133,16 @@ def define_compilation_cache() -> None:
 def begin(argv: list[str]) -> int | None:
   """The start of every long-running script's main: refuses positional arguments
   (returns exit status 2 after one `error:` line), logs at INFO, keeps freed memory
-  (`pipeline.keep_freed_memory`) and turns on `--compilation_cache` where the script
+  (`keep_freed_memory`) and turns on `--compilation_cache` where the script
   defines it. Returns None when the script should go on."""
   if len(argv) > 1:
     print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
     return 2
   logging.set_verbosity(logging.INFO)
-  pipeline.keep_freed_memory()
+  keep_freed_memory()
   f = flags.FLAGS
   if "compilation_cache" in f and f.compilation_cache:
-    pipeline.enable_compilation_cache(os.path.expanduser(f.compilation_cache))
+    enable_compilation_cache(os.path.expanduser(f.compilation_cache))
   return None
 
 

@@ -312,6 +312,6 @@ def check(c: ml_collections.ConfigDict) -> None:
   if c.autocorrelation_weight > 0 and c.net.orientation == "time":
     raise InputError("config.autocorrelation_weight: the time orientation has no time axis "
                      "in its features (frames are channels)")
-  nets.content_layers(c)
-  if not nets.style_layers(c):
+  objective.content_layers(c)
+  if not objective.style_layers(c):
     raise InputError("config.style_layers is empty")

@@ -3,7 +3,7 @@
 A sweep config (`base()`) is a jaxstyle config and a grid over its keys and over
 `seed`, `style`, `content` and `duration_s`. `points` lists the grid, `process_share`
 gives each process of a multi-host run its points (`initialize`), and `finalize`
-waits for all of them. `jaxstyle.pipeline.run_sweep` runs a sweep (batching its
+waits for all of them. `jaxstyle.sweep.run` runs a sweep (batching its
 points with `jaxstyle.batch`) and writes its files.
 """
 

@@ -308,13 +308,8 @@ def from_config(c) -> StackedConv:
   """The network a config (`jaxstyle.config`) describes: `net.stacks` x `net.channels`,
   multi-scale where `net.kernel_sizes` names widths, circular for a `loop`."""
   return StackedConv(orientation=c.net.orientation, channels=(c.net.channels,) * c.net.stacks,
-                     kernel_size=c.net.kernel_size, kernel_sizes=widths(c.net.kernel_sizes),
+                     kernel_size=c.net.kernel_size, kernel_sizes=kernel_sizes(c),
                      pooling=c.net.pooling, circular=c.loop)
-
-
-def widths(text: str) -> tuple[int, ...]:
-  """Kernel widths from comma-separated text, e.g. `"3,11"` -> `(3, 11)`; raises ValueError."""
-  return tuple(int(w) for w in text.split(",") if w.strip())
 
 
 def random_variables(c, n_frames: int, n_freq: int) -> dict:
@@ -339,33 +334,11 @@ def init(net: StackedConv, seed: int, input_shape: Sequence[int]) -> dict:
   return jax.jit(net.init)(jax.random.key(seed), jnp.zeros(input_shape, jnp.float32))
 
 
-def _layers(value: str, key: str, stacks: int) -> tuple[str, ...]:
-  layers = tuple(s.strip() for s in value.split(",") if s.strip())
-  for layer in layers:
-    try:
-      depth = tap_depth(layer)
-    except ValueError as e:
-      raise InputError(f"config.{key}: {e}") from None
-    if depth > stacks:
-      raise InputError(f"config.{key}: layer {layer!r} needs {depth} stacks, "
-                       f"but net.stacks is {stacks}")
-  return layers
-
-
-def style_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The style layers of a checked config, e.g. `("relu1", "relu2")`."""
-  return _layers(c.style_layers, "style_layers", c.net.stacks)
-
-
-def content_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The content layers of a checked config (may be empty)."""
-  return _layers(c.content_layers, "content_layers", c.net.stacks)
-
-
 def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
-  """The multi-scale widths of `net.kernel_sizes` (empty: one width, net.kernel_size)."""
+  """The multi-scale widths of `net.kernel_sizes`, e.g. `"3,11"` -> `(3, 11)` (empty: one
+  width, net.kernel_size)."""
   try:
-    sizes = widths(c.net.kernel_sizes)
+    sizes = tuple(int(w) for w in c.net.kernel_sizes.split(",") if w.strip())
   except ValueError:
     raise InputError("config.net.kernel_sizes must be comma-separated integers, got "
                      f"{c.net.kernel_sizes!r}") from None

@@ -36,6 +36,29 @@ BAND_LOW_HZ = 50.0
 BAND_COMPRESSION = 0.3
 
 
+def _layers(value: str, key: str, stacks: int) -> tuple[str, ...]:
+  layers = tuple(s.strip() for s in value.split(",") if s.strip())
+  for layer in layers:
+    try:
+      depth = nets.tap_depth(layer)
+    except ValueError as e:
+      raise InputError(f"config.{key}: {e}") from None
+    if depth > stacks:
+      raise InputError(f"config.{key}: layer {layer!r} needs {depth} stacks, "
+                       f"but net.stacks is {stacks}")
+  return layers
+
+
+def style_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The style layers of a checked config, e.g. `("relu1", "relu2")`."""
+  return _layers(c.style_layers, "style_layers", c.net.stacks)
+
+
+def content_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The content layers of a checked config (may be empty)."""
+  return _layers(c.content_layers, "content_layers", c.net.stacks)
+
+
 class Form(NamedTuple):
   """The static part of an objective: what is optimised and which terms exist.
 

@@ -172,7 +172,7 @@ def problem(
                      "jaxstyle.checkpoint.variables and pass the variables")
   if variables is None:
     variables = nets.random_variables(c, n_frames, n_freq)
-  s_layers, c_layers = nets.style_layers(c), nets.content_layers(c)
+  s_layers, c_layers = objective.style_layers(c), objective.content_layers(c)
   if content is None:
     c_layers = ()
   variables = nets.prepare(c, variables, max(map(nets.tap_depth, s_layers + c_layers)))

@@ -35,10 +35,10 @@ import numpy as np
 
 from jaxstyle import audio
 from jaxstyle import benchmark
+from jaxstyle import cli
 from jaxstyle import examples
 from jaxstyle import nets
 from jaxstyle import outputs
-from jaxstyle import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TUNED_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
@@ -79,7 +79,7 @@ def _torch_python():
 
 def main(argv):
   del argv
-  pipeline.keep_freed_memory()
+  cli.keep_freed_memory()
   if FLAGS.solvers:
     out = {}
     for name, (c, iterations, style, content) in benchmark.solver_cases(

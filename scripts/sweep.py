@@ -18,7 +18,7 @@ from absl import flags
 from jaxstyle import cli
 from jaxstyle import config
 from jaxstyle import grid
-from jaxstyle import pipeline
+from jaxstyle import sweep
 
 cli.define_config(
     os.path.join(config.CONFIGS_DIR, "sweep_demo.py"),
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
   if f.distributed or f.coordinator or f.num_processes or f.process_id is not None:
     grid.initialize(coordinator_address=f.coordinator, num_processes=f.num_processes,
                      process_id=f.process_id)
-  return cli.guarded(lambda: pipeline.run_sweep(f.config, output_dir=f.output_dir,
+  return cli.guarded(lambda: sweep.run(f.config, output_dir=f.output_dir,
                                                 resume=f.resume))
 
 

@@ -235,9 +235,9 @@ def test_keep_freed_memory_stops_page_faults_on_reuse():
   # by default glibc maps large blocks there afresh (a page fault per 4 KiB touched).
   code = """
 import ctypes, resource, sys, threading
-from jaxstyle import pipeline
+from jaxstyle import cli
 if sys.argv[1] == "keep":
-  assert pipeline.keep_freed_memory()
+  assert cli.keep_freed_memory()
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]

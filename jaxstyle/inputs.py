@@ -1,0 +1,153 @@
+"""The checked inputs of one run: audio loaded, spectrograms, output length, the
+network's variables, and the checks that refuse a run the machine cannot hold.
+
+`load` is the first step of `pipeline.run`, `run_batch` and `sweep.run`: every file
+is read and checked before any work starts.
+"""
+
+from collections.abc import Sequence
+import dataclasses
+import math
+import os
+import shutil
+
+from absl import logging
+import jax
+import ml_collections
+import numpy as np
+
+from jaxstyle import audio
+from jaxstyle import blocks
+from jaxstyle import checkpoint
+from jaxstyle import examples
+from jaxstyle import frontend
+from jaxstyle import nets
+from jaxstyle import synthesis
+from jaxstyle.errors import InputError
+
+EXAMPLE_NAME = "example"
+
+
+def _clip(path: str, c: ml_collections.ConfigDict, *, offset_s: float = 0.0,
+          max_seconds: float | None = None) -> np.ndarray:
+  y = audio.load(path, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=max_seconds)
+  return audio.check(y, name=path, n_fft=c.n_fft)
+
+
+def _samples(duration_s: float, c: ml_collections.ConfigDict) -> int:
+  n = int(round(duration_s * c.sample_rate)) if np.isfinite(duration_s) else 0
+  if n < c.n_fft:
+    raise InputError(f"--duration={duration_s} s is too short: at least one frame "
+                     f"({c.n_fft / c.sample_rate:.3f} s) is needed")
+  return n
+
+
+def memory_bytes(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> int:
+  """A lower bound of the memory of one synthesis of `n_frames` x `n_freq`, in bytes.
+
+  Counts float32 L-BFGS state (`2 * history_size + 4` copies of the spectrogram) and the
+  first stack's convolution: its input patches and the outputs kept for the gradient.
+  """
+  spatial, in_channels = nets.input_layout(c.net.orientation, n_frames, n_freq)
+  positions = math.prod(spatial)
+  width = max(nets.kernel_sizes(c), default=c.net.kernel_size)
+  patches = width ** (2 if c.net.orientation == "2d" else 1) * in_channels
+  return 4 * (n_frames * n_freq * (2 * c.history_size + 4)
+              + positions * (patches + 3 * c.net.channels))
+
+
+def check_memory(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> None:
+  """Refuses a synthesis whose `memory_bytes` exceed the machine's (or device's) memory."""
+  need = memory_bytes(c, n_frames, n_freq)
+  have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  stats = jax.local_devices()[0].memory_stats() or {}
+  have = min(have, stats.get("bytes_limit", have))
+  if need > have:
+    raise InputError(f"{n_frames} output frames need at least {need / 2**30:.3g} GiB, more than "
+                     f"the {have / 2**30:.3g} GiB here: ask for a shorter --duration")
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+  """The checked audio of one synthesis, its spectrograms and the output length."""
+
+  styles: list[np.ndarray]  # waveforms [samples]
+  style_names: list[str]  # file paths, or EXAMPLE_NAME
+  style_specs: list[np.ndarray]  # network scale [time, freq]
+  content: np.ndarray | None
+  content_path: str | None
+  content_spec: np.ndarray | None
+  n_samples: int  # of the output
+  n_frames: int
+  long: bool = False  # longer than config.block_s: made in blocks (jaxstyle.blocks)
+
+  def name(self) -> str:
+    """The default output stem, from the input file names."""
+    stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
+    name = "_".join(stem(p) for p in self.style_names)
+    return name if self.content_path is None else f"{stem(self.content_path)}_x_{name}"
+
+
+def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
+            content_path: str | None, duration_s: float | None, shortest: bool = False,
+            offset_s: float = 0.0, clip_s: float | None = None) -> Inputs:
+  """Loads and checks the audio of one synthesis (or, for `run_batch`, of its targets).
+
+  Of each style file, the part from `offset_s`, `clip_s` long (default: to the end).
+  The output is `duration_s` long, else as the content, else as the longest style
+  clip (the shortest if `shortest`).
+  """
+  if content_path is None and not style_paths:
+    styles = [examples.birds_and_rain(sample_rate=c.sample_rate)]
+    style_names = [EXAMPLE_NAME]
+  elif not style_paths:
+    raise InputError("style transfer needs at least one --style file")
+  elif not all(p.strip() for p in style_paths):
+    raise InputError(f"--style={','.join(style_paths)} holds an empty file name")
+  else:
+    styles = [_clip(p, c, offset_s=offset_s, max_seconds=clip_s) for p in style_paths]
+    style_names = list(style_paths)
+  content = None if content_path is None else _clip(content_path, c, max_seconds=duration_s)
+  if content is not None and duration_s is not None and content.size < _samples(duration_s, c):
+    raise InputError(f"--duration={duration_s} s is longer than the content "
+                     f"({content.size / c.sample_rate:.2f} s)")
+  if content is not None:
+    n_samples = content.size
+  elif duration_s is not None:
+    n_samples = _samples(duration_s, c)
+  else:
+    n_samples = (min if shortest else max)(s.size for s in styles)
+  n_frames, n_samples = synthesis.output_length(c, n_samples)
+  long = content is None and blocks.needed(c, n_samples)
+  if long:
+    blocks.check(c, n_samples)
+  style_specs = [frontend.analyze(y, c) for y in styles]
+  frames = blocks.frames(c, n_samples) if long else n_frames
+  check_memory(c, frames, style_specs[0].shape[1])
+  return Inputs(styles, style_names, style_specs, content,
+                 content_path, None if content is None else frontend.analyze(content, c),
+                 n_samples, n_frames, long)
+
+
+def variables(c: ml_collections.ConfigDict, inputs: Inputs) -> dict:
+  """The network's variables (`checkpoint.variables`) for the spectrograms of `inputs`."""
+  frames = blocks.frames(c, inputs.n_samples) if inputs.long else inputs.n_frames
+  return checkpoint.variables(c, frames, inputs.style_specs[0].shape[1])
+
+
+def log(inputs: Inputs, c: ml_collections.ConfigDict) -> None:
+  logging.info("%s: %d style clip(s), output %d frames (%.2f s)",
+               "style transfer" if inputs.content is not None else "texture synthesis",
+               len(inputs.styles), inputs.n_frames, inputs.n_samples / c.sample_rate)
+
+
+def check_disk(output_dir: str, need: float) -> None:
+  """Refuses an output whose files (`need` bytes) the disk under `output_dir` cannot hold."""
+  existing = os.path.abspath(output_dir)
+  while not os.path.isdir(existing):
+    existing = os.path.dirname(existing)
+  free = shutil.disk_usage(existing).free
+  if need > free:
+    raise InputError(f"this output needs about {need / 2**30:.3g} GiB on the disk of "
+                     f"{output_dir}, which has {free / 2**30:.3g} GiB free: ask for a shorter "
+                     "--duration")
