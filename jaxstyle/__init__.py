@@ -11,8 +11,8 @@ from jaxstyle.api import load_config
 from jaxstyle.api import stylize
 from jaxstyle.api import texture
 from jaxstyle.errors import InputError
-from jaxstyle.frontend import analyze as spectrogram
-from jaxstyle.frontend import resynthesize
+from jaxstyle.representation import analyze as spectrogram
+from jaxstyle.representation import resynthesize
 from jaxstyle.synthesis import synthesize
 
 __all__ = ["InputError", "load_audio", "load_config", "resynthesize", "spectrogram",

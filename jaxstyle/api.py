@@ -20,7 +20,7 @@ from jaxstyle import audio
 from jaxstyle import blocks
 from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
-from jaxstyle import frontend
+from jaxstyle import representation
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
@@ -48,13 +48,13 @@ def _checked(y, name: str, c: ml_collections.ConfigDict) -> np.ndarray:
 
 def _render(c, style, content, n_samples: int, seed: int) -> np.ndarray:
   n_frames, n_samples = synthesis.output_length(c, n_samples)
-  specs = [frontend.analyze(y, c) for y in style]
-  content = None if content is None else frontend.analyze(content, c)
+  specs = [representation.analyze(y, c) for y in style]
+  content = None if content is None else representation.analyze(content, c)
   n_frames = n_frames if content is None else len(content)
   result = synthesis.synthesize(
       c, style=specs, n_frames=n_frames, n_samples=n_samples, content=content, seed=seed,
       variables=checkpoint.variables(c, n_frames, specs[0].shape[1]))
-  return frontend.render(result, c, length=n_samples, seed=seed)[0]
+  return representation.render(result, c, length=n_samples, seed=seed)[0]
 
 
 def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDict | None = None,
@@ -84,7 +84,7 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
                      f"({c.n_fft / c.sample_rate:.3f} s) is needed")
   if blocks.needed(c, n_samples):
     blocks.check(c, n_samples)
-    specs = [frontend.analyze(y, c) for y in clips]
+    specs = [representation.analyze(y, c) for y in clips]
     variables = checkpoint.variables(c, blocks.frames(c, n_samples), specs[0].shape[1])
     parts = blocks.synthesize(c, style=specs, n_samples=n_samples, seed=seed,
                               variables=variables)

@@ -216,6 +216,7 @@ def synthesize_batch(
     jobs: Sequence[Job],
     *,
     n_frames: int | None = None,
+    n_samples: int | None = None,
     variables: dict | None = None,
     mesh: Mesh | None = None,
 ) -> list[synthesis.Result]:
@@ -231,6 +232,7 @@ def synthesize_batch(
       up to floating-point rounding (exactly for a single job on one device, which
       runs unbatched).
     n_frames: output frames of every texture job (default: its longest style).
+    n_samples: output samples of every job (as `synthesis.synthesize`'s).
     variables: frozen network variables (as `synthesis.synthesize`'s: needed with a
       checkpoint, else by default random, made once for all jobs).
     mesh: split the jobs over this mesh's devices (see `minimize_batch`).
@@ -242,7 +244,7 @@ def synthesize_batch(
     # Nothing to batch: the plain program, so a batch of one is `synthesize`'s bytes.
     (j,) = jobs
     return [synthesis.synthesize(j.config, style=j.style, content=j.content, n_frames=n_frames,
-                                 seed=j.seed, variables=variables)]
+                                 n_samples=n_samples, seed=j.seed, variables=variables)]
   keys = {static_key(j.config) for j in jobs}
   if len(keys) > 1:
     raise InputError("the jobs of one batch may differ only in loss weights, seeds and clips; "
@@ -250,7 +252,7 @@ def synthesize_batch(
   problems = []
   for j in jobs:
     p = synthesis.problem(j.config, style=j.style, content=j.content, n_frames=n_frames,
-                          seed=j.seed, variables=variables)
+                          n_samples=n_samples, seed=j.seed, variables=variables)
     variables = p.variables
     problems.append(p)
   # Style targets of clips of different lengths have different row counts; zero rows

@@ -31,13 +31,13 @@ import numpy as np
 from jaxstyle import batch
 from jaxstyle import config as config_lib
 from jaxstyle import examples
-from jaxstyle import frontend
 from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import objective
 from jaxstyle import optimize
 from jaxstyle import phase
+from jaxstyle import representation
 from jaxstyle import spectral
 from jaxstyle import synthesis
 
@@ -336,8 +336,8 @@ def solver_cases(*, paper_iterations: int) -> dict:
   out = {}
   for name, (c, iterations, style, content) in cases.items():
     config_lib.check(c)
-    out[name] = (c, iterations, frontend.analyze(clips[style], c),
-                 None if content is None else frontend.analyze(clips[content], c))
+    out[name] = (c, iterations, representation.analyze(clips[style], c),
+                 None if content is None else representation.analyze(clips[content], c))
   return out
 
 

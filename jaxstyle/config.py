@@ -15,11 +15,11 @@ from typing import Any
 
 import ml_collections
 
-from jaxstyle import frontend
 from jaxstyle import nets
 from jaxstyle import objective
 from jaxstyle import optimize
 from jaxstyle import phase
+from jaxstyle import representation
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
@@ -253,7 +253,7 @@ def check(c: ml_collections.ConfigDict) -> None:
   choices = {"net.orientation": nets.ORIENTATIONS, "net.pooling": nets.POOLINGS,
              "net.conv": nets.CONVS,
              "solver": optimize.SOLVERS, "init": ("noise", "content"),
-             "spectrogram": frontend.SPECTROGRAMS, "phase_init": phase.INITS,
+             "spectrogram": representation.SPECTROGRAMS, "phase_init": phase.INITS,
              "noise_init": synthesis.NOISE_INITS, "domain": objective.DOMAINS,
              "parametrization": objective.PARAMETRIZATIONS}
   for key, allowed in choices.items():

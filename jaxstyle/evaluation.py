@@ -11,7 +11,7 @@ Waveforms are mono float `[samples]` at one sample rate.
 """
 
 import ast
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 import dataclasses
 import os
 import time
@@ -24,10 +24,8 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
-from jaxstyle import frontend
 from jaxstyle import metrics
-from jaxstyle import outputs
-from jaxstyle import plots
+from jaxstyle import representation
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
@@ -89,11 +87,11 @@ def texture(c: ml_collections.ConfigDict, style: np.ndarray, *, n_samples: int,
   """A texture `[n_samples]` of config `c` (checked) from the style waveform alone; a
   loop's length is rounded up (`synthesis.output_length`)."""
   n_frames, n_samples = synthesis.output_length(c, n_samples)
-  spec = frontend.analyze(style, c)
+  spec = representation.analyze(style, c)
   variables = checkpoint.variables(c, n_frames, spec.shape[1])
   result = synthesis.synthesize(c, style=[spec], n_frames=n_frames, n_samples=n_samples,
                                 seed=seed, variables=variables)
-  return frontend.render(result, c, length=n_samples, seed=seed)[0]
+  return representation.render(result, c, length=n_samples, seed=seed)[0]
 
 
 def unit_rms(y: np.ndarray) -> np.ndarray:
@@ -181,23 +179,6 @@ def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate_hz: int,
   return {"recordings": rows, "mean": mean, "audio": sounds}
 
 
-def markdown(report: Mapping, *, command: str) -> str:
-  """`report.md`: the mean table, then one table per score with a row per recording."""
-  names = list(report["mean"])
-  head = "| method | " + " | ".join((*SCORES, "seconds")) + " |"
-  lines = ["# Texture quality", "", f"`{command}`", "",
-           f"{len(report['recordings'])} recordings, means (lower is better; all at unit RMS):",
-           "", head, "|---" * (len(SCORES) + 2) + "|"]
-  lines += [f"| {m} | " + " | ".join(f"{report['mean'][m][s]:.3g}" for s in (*SCORES, "seconds"))
-            + " |" for m in names]
-  for s in SCORES:
-    lines += ["", f"## {s}", "", "| recording | " + " | ".join(names) + " |",
-              "|---" * (len(names) + 1) + "|"]
-    lines += [f"| {r['name']} | " + " | ".join(f"{r['methods'][m][s]:.3g}" for m in names)
-              + " |" for r in report["recordings"]]
-  return "\n".join(lines) + "\n"
-
-
 def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
   """`PATH[:KEY=VALUE...]` -> (method name, checked config): a config file's
   `get_config()` with dotted-key overrides, e.g. `configs/texture.py:spectrum_weight=0`."""
@@ -221,22 +202,3 @@ def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
   config_lib.check(c)
   name = os.path.splitext(os.path.basename(path))[0]
   return (f"{name}[{','.join(overrides)}]" if overrides else name), c
-
-
-def write(report: Mapping, output_dir: str, *, command: str, sample_rate_hz: int) -> None:
-  """Writes `report.json`, `report.md`, `grid.png` (style | textures, a row per recording)
-  and each texture as `RECORDING/METHOD.wav`, every file atomically."""
-  display = config_lib.base()
-  display.sample_rate = sample_rate_hz
-  for name, sounds in report["audio"].items():
-    for method, y in sounds.items():
-      outputs.audio(os.path.join(output_dir, name, f"{method}.wav"), y,
-                     sample_rate=sample_rate_hz)
-  panels = [(f"{name}: {method}", frontend.analyze(y, display), display)
-            for name, sounds in report["audio"].items() for method, y in sounds.items()]
-  columns = len(next(iter(report["audio"].values())))
-  outputs.figure(os.path.join(output_dir, "grid.png"),
-                 plots.grid_figure(inputs=[], results=panels, columns=columns))
-  outputs.text_file(os.path.join(output_dir, "report.md"), markdown(report, command=command))
-  outputs.json_file(os.path.join(output_dir, "report.json"),
-                    {k: v for k, v in report.items() if k != "audio"} | {"command": command})

@@ -22,10 +22,12 @@ ConfigDict with:
                 nested like `base`, applied before the variants' overrides) of quick
                 mode: a tiny network and few iterations, for a smoke run on a CPU.
 
-`run` checks every variant's config, then runs each with `pipeline.run` (one call per
-variant, writing `VARIANT.wav`, `.png`, `.json` into the output directory), then writes
-`report.md`, `report.json` and `grid.png` from all the variants' JSONs there. With
-`resume`, variants whose JSON is there and matches their config are not run again.
+`run` checks every variant's config, then runs the variants as points of a sweep
+(`sweep.run_points`, writing `VARIANT.wav`, `.png`, `.json` into the output
+directory; one at a time by default, or the variants that differ only in loss weights
+batched), then writes `report.md`, `report.json` and `grid.png` from all the variants'
+JSONs there (`reports.experiment`). With `resume`, variants whose JSON is there and
+matches their point and config are not run again.
 """
 
 from collections.abc import Mapping, Sequence
@@ -42,10 +44,11 @@ from jaxstyle import audio
 from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import examples
-from jaxstyle import frontend
+from jaxstyle import grid
 from jaxstyle import outputs
-from jaxstyle import pipeline
-from jaxstyle import plots
+from jaxstyle import reports
+from jaxstyle import representation
+from jaxstyle import sweep
 from jaxstyle import train
 from jaxstyle.errors import InputError
 
@@ -57,15 +60,6 @@ SOUNDS = {"babble": examples.babble, "piano": examples.piano, "rooster": example
 FIELDS = ("description", "paper", "task", "base", "style", "content", "seconds",
           "grid_columns", "variants", "quick")
 VARIANT_FIELDS = ("name", "overrides", "duration_factor", "pretrained", "quick")
-# Keys that define a front-end: variants that share them share input spectrograms.
-FRONTEND_KEYS = ("spectrogram", "sample_rate", "n_fft", "hop_length", "log_max", "cqt_bins",
-                 "cqt_bins_per_octave")
-# Keys shown once in the report, as the settings that all variants start from.
-COMMON_KEYS = ("spectrogram", "n_fft", "hop_length", "net.orientation", "net.stacks",
-               "net.channels", "net.kernel_size", "net.pooling", "style_layers",
-               "content_layers", "content_weight", "style_weight", "bound_weight", "init",
-               "iterations", "phase_iterations")
-REPORT_FILES = ("grid.png", "report.json", "report.md")
 # Quick mode's stand-in for ESC-50 pretraining: a tiny classifier of procedural sounds.
 QUICK_PRETRAIN_DIR = "quick_pretrained"
 QUICK_PRETRAIN_CLASSES = ("babble", "piano", "rooster")
@@ -121,7 +115,7 @@ def _check_definition(e: ml_collections.ConfigDict, name: str) -> None:
                      f"{sorted(e.quick)}")
   if not e.variants:
     raise InputError(f"{where}: no variants")
-  seen = {os.path.splitext(f)[0] for f in REPORT_FILES}  # Their files would clash.
+  seen = {os.path.splitext(f)[0] for f in reports.EXPERIMENT_FILES}  # Their files would clash.
   for v in e.variants:
     if "name" not in v or not _NAME.fullmatch(str(v["name"])) or v["name"] in seen:
       raise InputError(f"{where}: every variant needs a distinct name of letters, digits, "
@@ -169,29 +163,6 @@ def variant_config(
   except InputError as err:
     raise InputError(f"{where}: {err}") from None
   return c
-
-
-def _base_config(e, *, quick: bool, overrides: Mapping[str, Any] | None):
-  """What the variants start from (for the report's 'settings that differ')."""
-  return variant_config(e, {"name": "base"}, quick=quick, overrides=overrides)
-
-
-def _frontend_key(c: ml_collections.ConfigDict) -> tuple:
-  return tuple(c[k] for k in FRONTEND_KEYS)
-
-
-def _format(value: Any) -> str:
-  if isinstance(value, float):
-    return f"{value:.4g}"
-  if isinstance(value, str) and os.sep in value:
-    return os.path.basename(value)
-  return str(value)
-
-
-def _settings(c: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
-  """The flattened keys of `c` whose values differ from `base`."""
-  flat, ref = config_lib.flatten(c), config_lib.flatten(base)
-  return {k: v for k, v in flat.items() if ref.get(k) != v}
 
 
 def _write_training_set(root: str, *, sample_rate: int, clip_seconds: float) -> None:
@@ -254,8 +225,9 @@ def run(
     seed: int = 0,
     variants: Sequence[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    jobs_per_device: int = 1,
 ) -> dict:
-  """Runs the variants of experiment `name`, then writes its reports.
+  """Runs the variants of experiment `name` as sweep points, then writes its reports.
 
   Args:
     name: an experiment of `names()`.
@@ -269,10 +241,13 @@ def run(
     params: checkpoint (`scripts/train.py`) of the pretrained variants. Required for
       them, except in quick mode, where by default a tiny classifier of procedural
       sounds is trained into `output_dir/quick_pretrained/net.msgpack` (if absent).
-    seed: seed of the noise init and of Griffin-Lim (`pipeline.run`).
+    seed: seed of the noise init and of Griffin-Lim.
     variants: names of the variants to run (default or empty: all); the reports show
       every variant with a valid result in `output_dir`.
     overrides: `{dotted key: value}` applied to every variant last.
+    jobs_per_device: variants run together per device (`sweep.run_points`): 1 runs
+      each alone, exactly as `scripts/texture.py` would; more batches the variants
+      that differ only in loss weights, equal up to floating-point rounding.
 
   Returns:
     The report, as written to `report.json`.
@@ -318,196 +293,36 @@ def run(
   style_paths = list(style_paths) or [sounds[s] for s in e.style]
   content_path = sounds.get(e.content, content_path)
   # A front-end that cannot analyze the inputs, or a checkpoint that does not fit, fails now.
-  specs = _spectrograms(inputs, configs.values())
+  specs = reports.spectrograms(inputs, configs.values())
   if not trained_here:
     checked = set()
     for v in selected:
       c = configs[v["name"]]
-      n_frames, n_freq = specs[_frontend_key(c)][content_path or style_paths[0]].shape
-      key = (_frontend_key(c), tuple(c.net.items()), n_frames, n_freq)
+      n_frames, n_freq = specs[representation.key(c)][content_path or style_paths[0]].shape
+      key = (representation.key(c), tuple(c.net.items()), n_frames, n_freq)
       if v.get("pretrained", False) and key not in checked:
         checkpoint.load(params, c, n_frames=n_frames, n_freq=n_freq)
         checked.add(key)
+  if pretrained and trained_here and not os.path.isfile(params):
+    _pretrain_quick(configs[pretrained[0]], os.path.dirname(params), seed=seed)
   longest_s = max(inputs[p].size for p in style_paths) / e.base.sample_rate
+  factors = [v.get("duration_factor", 1) for v in selected]
+  points = [grid.Point(i, v["name"], dict(v.get("overrides", {})), configs[v["name"]],
+                       ",".join(style_paths), content_path or "",
+                       None if factor == 1 else factor * longest_s, seed)
+            for i, (v, factor) in enumerate(zip(selected, factors, strict=True))]
+  sweep.run_points(points, output_dir=output_dir, resume=resume,
+                   jobs_per_device=jobs_per_device, plot=True)
 
-  for i, v in enumerate(selected, start=1):
-    c, tag = configs[v["name"]], f"variant {i}/{len(selected)} {v['name']}"
-    json_path = os.path.join(output_dir, f"{v['name']}.json")
-    expected = {"config": c.to_dict(), "seed": seed, "style": style_paths,
-                "content": content_path}
-    if resume and outputs.finished(json_path, expected) is not None:
-      logging.info("%s: skipped, %s is there (--resume)", tag, json_path)
-      continue
-    if v.get("pretrained", False) and trained_here and not os.path.isfile(params):
-      _pretrain_quick(c, os.path.dirname(c.params), seed=seed)
-    factor = v.get("duration_factor", 1)
-    logging.info("%s: start", tag)
-    record = pipeline.run(c, style_paths=style_paths, content_path=content_path,
-                          duration_s=None if factor == 1 else factor * longest_s,
-                          output_dir=output_dir, name=v["name"], seed=seed)
-    logging.info("%s: done in %.1f s, final losses %s", tag, record["seconds"]["total"],
-                 json.dumps(record["final_losses"]))
-
-  return _write_reports(e, output_dir=output_dir, quick=quick, seed=seed, params=params,
-                        style_paths=style_paths, content_path=content_path,
-                        overrides=overrides, inputs=inputs)
-
-
-def _spectrograms(inputs: Mapping[str, np.ndarray], configs) -> dict[tuple, dict]:
-  """`{front-end key: {path: spectrogram [time, bins]}}` of the inputs."""
-  out = {}
-  for c in configs:
-    key = _frontend_key(c)
-    if key not in out:
-      out[key] = {p: frontend.analyze(y, c) for p, y in inputs.items()}
-  return out
-
-
-def _write_reports(
-    e: ml_collections.ConfigDict,
-    *,
-    output_dir: str,
-    quick: bool,
-    seed: int,
-    params: str | None,
-    style_paths: Sequence[str],
-    content_path: str | None,
-    overrides: Mapping[str, Any] | None,
-    inputs: Mapping[str, np.ndarray],
-) -> dict:
-  """Writes `grid.png`, `report.json` and `report.md` from the variants' JSONs.
-
-  A variant is in the report if its JSON in `output_dir` matches its config and the
-  inputs; the others are listed as missing.
-
-  Returns:
-    The report written to `report.json`.
-  """
-  base = _base_config(e, quick=quick, overrides=overrides).to_dict()
-  rows, missing = [], []
-  for v in e.variants:
-    c = variant_config(e, v, quick=quick, params=params or "", overrides=overrides)
-    json_path = os.path.join(output_dir, f"{v['name']}.json")
-    record = outputs.finished(json_path, {"config": c.to_dict(), "seed": seed,
-                                       "style": list(style_paths), "content": content_path})
-    if record is None:
-      missing.append(v["name"])
-      continue
-    rows.append({
-        "name": v["name"],
-        "settings": _settings(record["config"], base),
-        "duration_factor": v.get("duration_factor", 1),
-        "pretrained": v.get("pretrained", False),
-        "files": {ext: f"{v['name']}.{ext}" for ext in ("wav", "png", "json")},
-        "record": record,
-    })
-  pretrain_info = os.path.join(output_dir, QUICK_PRETRAIN_DIR, "train.json")
+  all_configs = {v["name"]: variant_config(e, v, quick=quick, params=params or "",
+                                           overrides=overrides) for v in e.variants}
+  info = os.path.join(output_dir, QUICK_PRETRAIN_DIR, "train.json")
   pretraining = None
-  if any(r["pretrained"] for r in rows):
-    pretraining = {"checkpoint": params}
-    if quick and os.path.isfile(pretrain_info) and params == os.path.join(
-        output_dir, QUICK_PRETRAIN_DIR, "net.msgpack"):
-      with open(pretrain_info) as f:
-        pretraining = json.load(f) | {"quick": True}
-  report = {
-      "experiment": e.name,
-      "description": e.description,
-      "paper": e.paper,
-      "task": e.task,
-      "quick": quick,
-      "seed": seed,
-      "inputs": {"style": list(style_paths), "content": content_path},
-      "base_config": base,
-      "pretraining": pretraining,
-      "missing": missing,
-      "variants": rows,
-  }
-  paths = {f: os.path.join(output_dir, f) for f in REPORT_FILES}
-  configs = [ml_collections.ConfigDict(r["record"]["config"]) for r in rows]
-  results = []
-  for row, c in zip(rows, configs, strict=True):
-    y = audio.load(os.path.join(output_dir, row["files"]["wav"]), sample_rate=c.sample_rate)
-    results.append((row["name"], frontend.analyze(y, c), c))
-  panels = _input_panels(inputs, configs or [ml_collections.ConfigDict(base)], style_paths,
-                         content_path)
-  outputs.figure(paths["grid.png"], plots.grid_figure(inputs=panels, results=results,
-                                                     columns=e.grid_columns))
-  outputs.json_file(paths["report.json"], report)
-  outputs.text_file(paths["report.md"], _markdown(report))
-  logging.info("wrote %s", ", ".join(paths.values()))
-  return report
-
-
-def _input_panels(inputs, configs, style_paths, content_path) -> list[tuple]:
-  """`(title, spectrogram, config)` of each input under each front-end of `configs`."""
-  by_key = {}
-  for c in configs:
-    by_key.setdefault(_frontend_key(c), c)
-  specs = _spectrograms(inputs, by_key.values())
-  roles = [("style", p) for p in style_paths] + (
-      [] if content_path is None else [("content", content_path)])
-  panels = []
-  for key, c in by_key.items():
-    suffix = f" [{c.spectrogram}]" if len(by_key) > 1 else ""
-    for role, p in roles:
-      panels.append((f"{role}: {os.path.basename(p)}{suffix}", specs[key][p], c))
-  return panels
-
-
-def _cell(value: float) -> str:
-  return f"{value:.3g}"
-
-
-def _markdown(report: Mapping[str, Any]) -> str:
-  """The report as Markdown: what was run, a table of the variants, the figure grid."""
-  style_transfer = report["task"] == "style_transfer"
-  base = report["base_config"]
-  lines = [f"# {report['experiment']}: {report['description']}", "",
-           f"{report['paper']}. Task: {report['task'].replace('_', ' ')}"
-           + (", **quick mode** (tiny network, few iterations, short clips: a smoke run, "
-              "not the paper's settings)" if report["quick"] else "") + ".", "",
-           "Inputs: style " + ", ".join(os.path.basename(p) for p in report["inputs"]["style"])
-           + ("" if report["inputs"]["content"] is None
-              else f"; content {os.path.basename(report['inputs']['content'])}")
-           + f". Seed {report['seed']}.", "",
-           "Common settings: " + ", ".join(f"{k}={_format(config_lib.get(base, k))}"
-                                           for k in COMMON_KEYS) + ".", ""]
-  pretraining = report["pretraining"]
-  if pretraining and pretraining.get("quick"):
-    lines += [f"Pretrained variants use a tiny classifier trained here in quick mode on "
-              f"procedural sounds ({', '.join(pretraining['classes'])}; validation accuracy "
-              f"{pretraining['val_accuracy']:.2f}), not on ESC-50: "
-              f"`{pretraining['checkpoint']}`.", ""]
-  elif pretraining:
-    lines += [f"Pretrained variants use the checkpoint `{pretraining['checkpoint']}`.", ""]
-  header = ["variant", "settings", "style loss"] + (["content loss"] if style_transfer else [])
-  header += ["seconds", "texture stats", "gram dist.", "copy fraction", "spectral conv."]
-  header += ["onset corr."] if style_transfer else []
-  lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-  for row in report["variants"]:
-    r = row["record"]
-    q, losses = r["quality"], r["final_losses"]
-    settings = [f"{k}={_format(v)}" for k, v in row["settings"].items()]
-    if row["duration_factor"] != 1:
-      settings.append(f"duration x{row['duration_factor']:g} ({r['duration_s']:.1f} s)")
-    cells = [row["name"], ", ".join(settings) or "(base)", _cell(losses["style"])]
-    cells += [_cell(losses["content"])] if style_transfer else []
-    copy = q["style"]["copy"]
-    own = copy.get("reference_fraction")  # absent from variants resumed from older versions
-    cells += [f"{r['seconds']['total']:.1f}", _cell(q["style"]["texture_stats"]["total"]),
-              _cell(q["style"]["gram"]),
-              _cell(copy["fraction"]) + ("" if own is None else f" ({_cell(own)})"),
-              _cell(q["spectral_convergence"])]
-    cells += [_cell(q["content"]["onset_correlation"])] if style_transfer else []
-    lines.append("| " + " | ".join(cells) + " |")
-  if report["missing"]:
-    lines += ["", "Not run yet (or from other settings): " + ", ".join(report["missing"]) + "."]
-  lines += ["", "Losses are the unweighted terms at the best iterate (`jaxstyle.losses`). "
-            "Quality measures (`jaxstyle.metrics`): texture stats and gram distance to the "
-            "style (0: equal statistics), the fraction of the output copied from a style "
-            "clip (in brackets: the same test of the style against itself, near 1 for "
-            "steady tones, where copies cannot be told apart), the spectral convergence "
-            "of the phase reconstruction, the onset correlation with the content. Per "
-            "variant: VARIANT.wav, VARIANT.png, VARIANT.json; everything is in report.json.", "",
-            "![spectrograms: inputs, then each variant's result](grid.png)", ""]
-  return "\n".join(lines)
+  if trained_here and os.path.isfile(info):
+    with open(info) as f:
+      pretraining = json.load(f) | {"quick": True}
+  return reports.experiment(
+      e, configs=all_configs, base=variant_config(e, {"name": "base"}, quick=quick,
+                                                  overrides=overrides),
+      output_dir=output_dir, quick=quick, seed=seed, params=params, pretraining=pretraining,
+      style_paths=style_paths, content_path=content_path, inputs=inputs)

@@ -20,8 +20,8 @@ from jaxstyle import audio
 from jaxstyle import blocks
 from jaxstyle import checkpoint
 from jaxstyle import examples
-from jaxstyle import frontend
 from jaxstyle import nets
+from jaxstyle import representation
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
@@ -121,11 +121,11 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   long = content is None and blocks.needed(c, n_samples)
   if long:
     blocks.check(c, n_samples)
-  style_specs = [frontend.analyze(y, c) for y in styles]
+  style_specs = [representation.analyze(y, c) for y in styles]
   frames = blocks.frames(c, n_samples) if long else n_frames
   check_memory(c, frames, style_specs[0].shape[1])
   return Inputs(styles, style_names, style_specs, content,
-                 content_path, None if content is None else frontend.analyze(content, c),
+                 content_path, None if content is None else representation.analyze(content, c),
                  n_samples, n_frames, long)
 
 

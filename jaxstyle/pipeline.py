@@ -24,11 +24,11 @@ from jaxstyle import audio
 from jaxstyle import batch as batch_lib
 from jaxstyle import blocks
 from jaxstyle import config as config_lib
-from jaxstyle import frontend
 from jaxstyle import inputs as inputs_lib
 from jaxstyle import metrics
 from jaxstyle import outputs
 from jaxstyle import plots
+from jaxstyle import representation
 from jaxstyle import stereo
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -90,9 +90,9 @@ def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synt
   Returns the record.
   """
   t0 = time.perf_counter()
-  wave, convergence = frontend.render(result, c, length=inputs.n_samples, seed=seed)
+  wave, convergence = representation.render(result, c, length=inputs.n_samples, seed=seed)
   if stereo_pair is not None:
-    other, _ = frontend.render(stereo_pair[0], c, length=inputs.n_samples, seed=seed + 1)
+    other, _ = representation.render(stereo_pair[0], c, length=inputs.n_samples, seed=seed + 1)
     wave = stereo.mix(wave, other, stereo_pair[1], sample_rate_hz=c.sample_rate, n_fft=c.n_fft,
                       hop_length=c.hop_length, circular=c.loop)
   phase_s = time.perf_counter() - t0
@@ -143,6 +143,7 @@ def run(
     clip_s: float | None = None,
     output: outputs.Output = outputs.WAV,
     channels: int = 1,
+    extra: dict | None = None,
 ) -> dict:
   """Texture synthesis (no `content_path`) or style transfer, written to `output_dir`.
 
@@ -162,6 +163,7 @@ def run(
     channels: 1, or 2 for a stereo texture: two textures (seeds `seed` and `seed + 1`,
       one program) mixed so that their coherence and level difference per band follow
       the stereo style files (a diffuse field for mono ones; `jaxstyle.stereo`).
+    extra: entries added to the record (e.g. a sweep point's).
 
   Returns:
     The JSON record that was written.
@@ -180,7 +182,7 @@ def run(
   inputs_lib.log(inputs, c)
   if inputs.long:
     return _run_long(c, inputs, name=name or inputs.name(), seed=seed, output_dir=output_dir,
-                     output=output, start=start)
+                     output=output, start=start, extra=extra)
   t0 = time.perf_counter()
   stereo_pair = None
   if channels == 2:
@@ -188,7 +190,8 @@ def run(
                         mono=False) for p in style_paths]
     result, partner = batch_lib.synthesize_batch(
         [batch_lib.Job(c, inputs.style_specs, None, seed + k) for k in range(2)],
-        n_frames=inputs.n_frames, variables=inputs_lib.variables(c, inputs))
+        n_frames=inputs.n_frames, n_samples=inputs.n_samples,
+        variables=inputs_lib.variables(c, inputs))
     stereo_pair = (partner, stereo.target(clips, sample_rate_hz=c.sample_rate))
   else:
     result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
@@ -197,11 +200,12 @@ def run(
   seconds = {"compile": result.compile_seconds, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
-                 seconds=seconds, output=output, stereo_pair=stereo_pair)
+                seconds=seconds, output=output, stereo_pair=stereo_pair, extra=extra)
 
 
 def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: str, seed: int,
-              output_dir: str, output: outputs.Output, start: float) -> dict:
+              output_dir: str, output: outputs.Output, start: float,
+              extra: dict | None = None) -> dict:
   """A texture longer than `c.block_s`, made in blocks (`jaxstyle.blocks`) and written as
   they come (`outputs.audio_stream`), so memory stays that of one block.
 
@@ -252,7 +256,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
                      history=first.history, stop_reason=first.stop_reason, quality=quality,
                      seconds={"compile": first.compile_seconds, "synthesis": synthesis_s,
                               "total": time.perf_counter() - start},
-                     extra={"blocks": per_block})
+                     extra={"blocks": per_block, **(extra or {})})
     _plot(tmp["png"], inputs, first, c, title="result: the first block")
     outputs.json_file(tmp["json"], record)
   logging.info("wrote %s", ", ".join(paths.values()))
@@ -330,8 +334,9 @@ def run_batch(
   logging.info("%d jobs (%d target(s) x %d seed(s)) in one program on %d device(s)",
                len(jobs), len(targets), batch, jax.local_device_count())
   t0 = time.perf_counter()
-  results = batch_lib.synthesize_batch(jobs, n_frames=inputs.n_frames, mesh=batch_lib.local_mesh(),
-                                       variables=inputs_lib.variables(c, inputs))
+  results = batch_lib.synthesize_batch(
+      jobs, n_frames=inputs.n_frames, n_samples=inputs.n_samples, mesh=batch_lib.local_mesh(),
+      variables=inputs_lib.variables(c, inputs))
   # In the records: compile and synthesis of the whole batch; total: this job's share.
   seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
              "jobs": len(jobs), "total": (time.perf_counter() - start) / len(jobs)}

@@ -13,7 +13,7 @@ from matplotlib import figure
 import ml_collections
 import numpy as np
 
-from jaxstyle import frontend
+from jaxstyle import representation
 
 
 def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, c: ml_collections.ConfigDict,
@@ -29,7 +29,7 @@ def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, c: ml_collections.Conf
   if c.spectrogram == "stft":
     ax.set_ylabel("kHz")
     return
-  centres_hz = frontend.bin_frequencies_hz(c)
+  centres_hz = representation.bin_frequencies_hz(c)
   octaves_hz = 2.0 ** np.arange(math.ceil(np.log2(centres_hz[0])),
                                 math.floor(np.log2(centres_hz[-1])) + 1, dtype=np.float64)
   # Bin k spans [k, k + 1) on the axis; its centre frequency sits at k + 0.5.

@@ -22,6 +22,7 @@ from absl import logging
 from jaxstyle import cli
 from jaxstyle import config
 from jaxstyle import evaluation
+from jaxstyle import reports
 from jaxstyle.errors import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,9 +64,9 @@ def _run() -> None:
       evaluation.config_method(n, c, seed=FLAGS.seed) for n, c in configs]
   report = evaluation.run(paths, methods, sample_rate_hz=rate, seconds=FLAGS.seconds)
   command = " ".join(["python", *sys.argv])
-  evaluation.write(report, FLAGS.output_dir, command=command, sample_rate_hz=rate)
+  reports.harness(report, FLAGS.output_dir, command=command, sample_rate_hz=rate)
   logging.info("wrote %s", os.path.join(FLAGS.output_dir, "report.md"))
-  print(evaluation.markdown(report, command=command))
+  print(reports.harness_markdown(report, command=command))
 
 
 def run() -> None:

@@ -40,6 +40,10 @@ flags.DEFINE_string("params", None, "Checkpoint of scripts/train.py for the pret
                     "which trains a tiny classifier of procedural sounds if it is not given.")
 flags.DEFINE_list("variants", None, "Run only these variants (comma-separated; default all). "
                   "The reports show every variant with a valid result in --output_dir.")
+flags.DEFINE_integer("jobs_per_device", 1, "Variants run together per device. 1: each alone, "
+                     "exactly as scripts/texture.py would run it. More: the variants that differ "
+                     "only in loss weights (e.g. h19_beta's) run as one batched program, equal "
+                     "to the one-at-a-time results up to floating-point rounding.")
 flags.DEFINE_integer("seed", 0, "Seed of the noise init and of Griffin-Lim's initial phases "
                      "(the network's weights use config.net.seed).")
 cli.define_compilation_cache()
@@ -63,7 +67,8 @@ def _run() -> None:
                      "experiments)")
   experiments.run(FLAGS.experiment, output_dir=FLAGS.output_dir, style_paths=FLAGS.style,
                   content_path=FLAGS.content, quick=FLAGS.quick, resume=FLAGS.resume,
-                  params=FLAGS.params, seed=FLAGS.seed, variants=FLAGS.variants)
+                  params=FLAGS.params, seed=FLAGS.seed, variants=FLAGS.variants,
+                  jobs_per_device=FLAGS.jobs_per_device)
 
 
 def run() -> None:

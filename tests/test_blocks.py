@@ -11,10 +11,10 @@ import soundfile as sf
 from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import examples
-from jaxstyle import frontend
 from jaxstyle import metrics
 from jaxstyle import outputs
 from jaxstyle import phase
+from jaxstyle import representation
 from jaxstyle import spectral
 from jaxstyle import synthesis
 
@@ -84,7 +84,7 @@ def _cut_together(c, style, n, p, seed):
   out = []
   for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
     res = synthesis.synthesize(c, style=style, n_frames=frames, n_samples=length, seed=seed + k)
-    out.append(frontend.render(res, c, length=length, seed=seed + k)[0][:b - a])
+    out.append(representation.render(res, c, length=length, seed=seed + k)[0][:b - a])
   return np.concatenate(out)
 
 
@@ -94,7 +94,7 @@ def test_blocks_join_without_the_seams_of_independent_blocks():
   c = config.texture()
   c.net.channels, c.iterations, c.phase_iterations, c.block_s = 32, 20, 20, 2.5
   clip = examples.tones(seconds=2.0, seed=6)
-  style = [frontend.analyze(clip, c)]
+  style = [representation.analyze(clip, c)]
   n = int(4.7 * RATE)
   p = blocks.plan(c, n)
   parts = list(blocks.synthesize(c, style=style, n_samples=n, seed=1))

@@ -216,7 +216,7 @@ def test_script_resume_recomputes_only_missing_variants(tmp_path):
           f"--compilation_cache={tmp_path / 'cache'}"]
   p = _script(*args)
   assert p.returncode == 0, p.stderr
-  assert "variant 3/3 beta_1e9: done" in p.stderr
+  assert "batch 3/3: 1 point(s): beta_1e9" in p.stderr  # one at a time by default
   names = ["beta_1e5", "beta_1e7", "beta_1e9"]
   mtimes = {n: os.stat(out / f"{n}.wav").st_mtime_ns for n in names}
   os.remove(out / "beta_1e7.json")
@@ -224,9 +224,8 @@ def test_script_resume_recomputes_only_missing_variants(tmp_path):
 
   p = _script(*args, "--resume")
   assert p.returncode == 0, p.stderr
-  assert "variant 1/3 beta_1e5: skipped" in p.stderr
-  assert "variant 2/3 beta_1e7: start" in p.stderr
-  assert "variant 3/3 beta_1e9: skipped" in p.stderr
+  assert "beta_1e5: skipped" in p.stderr and "beta_1e9: skipped" in p.stderr
+  assert "batch 1/1: 1 point(s): beta_1e7" in p.stderr
   after = {n: os.stat(out / f"{n}.wav").st_mtime_ns for n in names}
   assert after["beta_1e5"] == mtimes["beta_1e5"] and after["beta_1e9"] == mtimes["beta_1e9"]
   assert after["beta_1e7"] > mtimes["beta_1e7"]

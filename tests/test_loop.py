@@ -10,11 +10,11 @@ import pytest
 from jaxstyle import InputError
 from jaxstyle import config
 from jaxstyle import examples
-from jaxstyle import frontend
 from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import phase
+from jaxstyle import representation
 from jaxstyle import spectral
 from jaxstyle import synthesis
 
@@ -135,7 +135,7 @@ def test_output_length_rounds_a_loop_to_whole_pools():
 
 
 def test_a_loop_objective_does_not_see_where_the_ring_is_cut():
-  style = [frontend.analyze(examples.birds_and_rain(seconds=1.5, seed=5), _loop_config())]
+  style = [representation.analyze(examples.birds_and_rain(seconds=1.5, seed=5), _loop_config())]
   for loop in (True, False):
     c = _loop_config(loop)
     p = synthesis.problem(c, style=style, n_frames=64)
@@ -151,9 +151,9 @@ def test_a_loop_texture_has_no_seam_where_its_twin_has_one():
   for loop in (True, False):
     c = _loop_config(loop)
     n_frames, n_samples = synthesis.output_length(c, 2 * RATE)
-    res = synthesis.synthesize(c, style=[frontend.analyze(style, c)], n_frames=n_frames,
+    res = synthesis.synthesize(c, style=[representation.analyze(style, c)], n_frames=n_frames,
                                n_samples=n_samples, seed=1)
-    y, convergence = frontend.render(res, c, length=n_samples, seed=1)
+    y, convergence = representation.render(res, c, length=n_samples, seed=1)
     assert res.history["total"][-1] < 0.5 * res.history["total"][0] and convergence < 1
     seams[loop] = metrics.seam(y, sample_rate_hz=RATE)
   assert seams[True]["flux"] <= 1 and seams[True]["level"] <= 1, seams
@@ -172,6 +172,6 @@ def test_a_loop_needs_a_time_axis(key, value):
 
 def test_style_transfer_is_not_a_loop():
   c = _loop_config()
-  spec = frontend.analyze(examples.tones(seconds=1.0), c)
+  spec = representation.analyze(examples.tones(seconds=1.0), c)
   with pytest.raises(InputError, match="not a loop"):
     synthesis.problem(c, style=[spec], content=spec)

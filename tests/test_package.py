@@ -1,6 +1,9 @@
-"""The built wheel is the whole tool: configs, scripts and console commands, outside the clone."""
+"""The built wheel is the whole tool: configs, scripts and console commands, outside the
+clone; and the package is layered as BUILD.md draws it."""
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,3 +54,40 @@ def test_wheel_runs_the_default_example_outside_the_clone(tmp_path):
        "--config.net.channels=16", "--config.iterations=4", "--config.phase_iterations=3",
        "--compilation_cache=", env=env, cwd=tmp_path)
   assert sorted(os.listdir(out)) == ["example.json", "example.png", "example.wav"]
+
+
+def _imports() -> dict[str, set[str]]:
+  """`{module: the jaxstyle modules it imports}` over `jaxstyle/*.py`, lazy imports too."""
+  package = os.path.join(ROOT, "jaxstyle")
+  modules = {f[:-3] for f in os.listdir(package) if f.endswith(".py")}
+  out = {}
+  for m in modules:
+    with open(os.path.join(package, f"{m}.py")) as f:
+      tree = ast.parse(f.read())
+    names = set()
+    for node in ast.walk(tree):
+      if isinstance(node, ast.ImportFrom) and node.module == "jaxstyle":
+        names |= {a.name for a in node.names}
+      elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jaxstyle."):
+        names.add(node.module.split(".")[1])
+    out[m] = names & modules - {m}
+  return out
+
+
+def test_modules_import_only_modules_listed_above_them_in_build_md():
+  with open(os.path.join(ROOT, "BUILD.md")) as f:
+    layout = f.read().split("## Project layout", 1)[1]
+  order = re.findall(r"^  (\w+)\.py ", layout, flags=re.M)
+  imports = _imports()
+  assert sorted(order) == sorted(imports)  # every module listed, once
+  for i, m in enumerate(order):
+    assert imports[m] <= set(order[:i]), (m, sorted(imports[m] - set(order[:i])))
+
+
+def test_synthesis_reaches_no_module_that_touches_files():
+  imports, seen, todo = _imports(), set(), ["synthesis"]
+  while todo:
+    for m in imports[todo.pop()] - seen:
+      seen.add(m)
+      todo.append(m)
+  assert not seen & {"audio", "outputs", "checkpoint", "train", "plots"}, sorted(seen)

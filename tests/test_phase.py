@@ -7,9 +7,9 @@ import pytest
 
 from jaxstyle import config
 from jaxstyle import examples
-from jaxstyle import frontend
 from jaxstyle import metrics
 from jaxstyle import phase
+from jaxstyle import representation
 from jaxstyle import spectral
 
 N_FFT, HOP = 512, 128
@@ -31,15 +31,15 @@ def test_spectral_convergence_improves_with_iterations():
   assert sc[50] < 1.25 * sc_ref
 
 
-@pytest.mark.parametrize("representation", frontend.SPECTROGRAMS)
+@pytest.mark.parametrize("representation", representation.SPECTROGRAMS)
 def test_resynthesize_undoes_the_front_end(representation):
   c = config.base()
   c.spectrogram, c.hop_length, c.phase_iterations = representation, 128, 30
   y = examples.tones(seconds=3.0, seed=4)  # librosa's CQT wants >= 3 s at these settings
-  spec = frontend.analyze(y, c)
+  spec = representation.analyze(y, c)
   bins = {"stft": c.n_fft // 2 + 1, "cqt_map": c.cqt_bins, "cqt": c.cqt_bins}[representation]
   assert spec.shape == (1 + y.size // c.hop_length, bins)
-  audio, sc = frontend.resynthesize(spec, c, length=y.size, seed=0)
+  audio, sc = representation.resynthesize(spec, c, length=y.size, seed=0)
   assert audio.shape == y.shape and sc < 0.3
   # Same loudness as the original (the magnitudes were restored, not left log-scaled).
   np.testing.assert_allclose(np.sqrt(np.mean(np.square(audio))), np.sqrt(np.mean(y**2)),

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from jaxstyle import config
-from jaxstyle import frontend
 from jaxstyle import plots
+from jaxstyle import representation
 
 
 def test_importing_jaxstyle_leaves_the_matplotlib_backend_alone():
@@ -26,7 +26,7 @@ def test_importing_jaxstyle_leaves_the_matplotlib_backend_alone():
 def test_bin_frequencies_match_librosa(spectrogram):
   c = config.base()
   c.spectrogram = spectrogram
-  got = frontend.bin_frequencies_hz(c)
+  got = representation.bin_frequencies_hz(c)
   if spectrogram == "stft":
     want = librosa.fft_frequencies(sr=c.sample_rate, n_fft=c.n_fft)
   else:
@@ -40,7 +40,7 @@ def test_log_frequency_axis_ticks_sit_on_the_bins_they_name():
   c.spectrogram = "cqt"
   ax = figure.Figure().subplots()
   plots.draw_spectrogram(ax, np.zeros((10, c.cqt_bins)), c, "cqt")
-  centres = frontend.bin_frequencies_hz(c)
+  centres = representation.bin_frequencies_hz(c)
   labels = [float(t.get_text()) for t in ax.get_yticklabels()]
   assert ax.get_ylabel() == "Hz" and labels[0] >= centres[0] and labels[-1] <= centres[-1]
   assert np.allclose(np.diff(np.log2(labels)), 1)  # one tick per octave

@@ -13,6 +13,8 @@ An output of a `loop` config is a ring (`spectral.stft(..., circular=True)`): `t
 samples // hop`, and its waveform is rebuilt as a seamless loop.
 """
 
+import functools
+
 import jax
 import ml_collections
 import numpy as np
@@ -22,11 +24,31 @@ from jaxstyle import phase
 from jaxstyle import spectral
 
 SPECTROGRAMS = ("stft", "cqt_map", "cqt")
+# The config keys that define a representation: configs equal in them analyse alike.
+KEYS = ("spectrogram", "sample_rate", "n_fft", "hop_length", "log_max", "cqt_bins",
+        "cqt_bins_per_octave")
 
 
-def _fmap(c: ml_collections.ConfigDict) -> np.ndarray:
-  return cqt.log_frequency_map(sample_rate_hz=c.sample_rate, n_fft=c.n_fft,
-                               bins_per_octave=c.cqt_bins_per_octave, n_bins=c.cqt_bins)
+def key(c: ml_collections.ConfigDict) -> tuple:
+  """The values of `KEYS` in config `c`: equal keys, equal spectrograms."""
+  return tuple(c[k] for k in KEYS)
+
+
+@functools.cache
+def _maps(sample_rate: int, n_fft: int, bins_per_octave: int,
+          n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+  """The `cqt_map` matrix `[n_fft // 2 + 1, bins]` and its pseudo-inverse, built once per
+  set of arguments (read-only)."""
+  fmap = np.asarray(cqt.log_frequency_map(sample_rate_hz=sample_rate, n_fft=n_fft,
+                                          bins_per_octave=bins_per_octave, n_bins=n_bins))
+  inverse = np.asarray(cqt.log_frequency_inverse(fmap))
+  for m in (fmap, inverse):
+    m.flags.writeable = False
+  return fmap, inverse
+
+
+def _fmap(c: ml_collections.ConfigDict, *, inverse: bool = False) -> np.ndarray:
+  return _maps(c.sample_rate, c.n_fft, c.cqt_bins_per_octave, c.cqt_bins)[int(inverse)]
 
 
 def bin_frequencies_hz(c: ml_collections.ConfigDict) -> np.ndarray:
@@ -98,8 +120,7 @@ def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict, *, length: int,
     t = min(len(rebuilt), len(mag))
     return audio, float(np.linalg.norm(rebuilt[:t] - mag[:t]) / np.linalg.norm(mag[:t]))
   if c.spectrogram == "cqt_map":
-    fmap = _fmap(c)
-    mag = np.asarray(cqt.from_log_frequency(mag, cqt.log_frequency_inverse(fmap)))
+    mag = np.asarray(cqt.from_log_frequency(mag, _fmap(c, inverse=True)))
   audio = np.asarray(phase.griffin_lim(
       mag, jax.random.key(seed), n_fft=c.n_fft, hop_length=c.hop_length,
       n_iter=c.phase_iterations, momentum=c.phase_momentum, length=length, init=c.phase_init,
