@@ -1,5 +1,8 @@
-"""Measuring instruments for `scripts/benchmark.py`: loss + gradient cost, matmul peak,
-phase reconstruction, and a per-operation breakdown against XLA's own convolution.
+"""The speed benchmark of `scripts/benchmark.py`: loss + gradient cost against the PyTorch
+peer in alternating rounds (`speed`), matmul peak, phase reconstruction against librosa,
+a per-operation breakdown against XLA's own convolution,
+and the table of a run (`table`); `jaxstyle.benchmark_synthesis` measures whole
+syntheses.
 
 Settings A-E are those of the PyTorch peer (`../shared/peers/torch_ref.py`), so both
 sides time the same work on the same machine:
@@ -13,7 +16,7 @@ sides time the same work on the same machine:
 | E | 2d | 64 | 11 | 256 | relu1, relu2 | - |
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 import dataclasses
 import json
 import os
@@ -28,20 +31,18 @@ import jax.numpy as jnp
 import librosa
 import numpy as np
 
-from jaxstyle import batch
 from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import nets
 from jaxstyle import objective
-from jaxstyle import optimize
 from jaxstyle import phase
-from jaxstyle import representation
 from jaxstyle import spectral
-from jaxstyle import synthesis
 
 SAMPLE_RATE, N_FFT, SECONDS = 22050, 1024, 5.0
+# The PyTorch peer's tuned mode: glibc keeps freed memory (as `cli.keep_freed_memory`).
+TUNED_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 
 
 def _high_water_mb(pid: int) -> float | None:
@@ -225,135 +226,6 @@ def breakdown(name: str, *, evals: int = 3) -> dict:
   return out
 
 
-def _texture_config(*, channels: int, iterations: int):
-  c = config_lib.base()
-  c.net.channels, c.iterations, c.log_every = channels, iterations, 10**9
-  return c
-
-
-def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20,
-                     seconds: float = SECONDS) -> dict:
-  """Seconds per texture (`seconds` long, `channels`-wide 2-stack net, `iterations`
-  L-BFGS iterations): one job alone, `jobs` seeds in one vmapped program, and `jobs`
-  sequential runs of `synthesis.synthesize`; each after a warm-up compile."""
-  c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
-                              hop_length=c.hop_length)
-  batch = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
-  variables = nets.random_variables(c, *spec.shape)
-  runs = {
-      "batch_1": lambda: batch.synthesize_batch(batch[:1], variables=variables),
-      f"batch_{jobs}": lambda: batch.synthesize_batch(batch, variables=variables),
-      f"sequential_{jobs}": lambda: [synthesis.synthesize(c, style=[spec], seed=k,
-                                                          variables=variables)
-                                     for k in range(jobs)],
-  }
-  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "seconds": seconds}
-  for name, f in runs.items():
-    f()
-    start = time.perf_counter()
-    f()
-    n = 1 if name == "batch_1" else jobs
-    out[f"{name}_s_per_texture"] = (time.perf_counter() - start) / n
-  out["batch_speedup_vs_sequential"] = (out[f"sequential_{jobs}_s_per_texture"]
-                                        / out[f"batch_{jobs}_s_per_texture"])
-  return out
-
-
-def sweep_throughput(*, jobs: int = 8, channels: int = 128, iterations: int = 10,
-                     seconds: float = SECONDS) -> dict:
-  """Textures (`seconds` long) per second of a batch of `jobs` split over 1, 2, 4, ...
-  of the local devices (on a CPU, force host devices:
-  XLA_FLAGS=--xla_force_host_platform_device_count=4)."""
-  c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
-                              hop_length=c.hop_length)
-  batch = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
-  variables = nets.random_variables(c, *spec.shape)
-  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "seconds": seconds,
-         "textures_per_s": {}}
-  n = 1
-  while n <= len(jax.local_devices()):
-    mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:n]), (batch.JOB_AXIS,))
-    batch.synthesize_batch(batch, variables=variables, mesh=mesh)
-    start = time.perf_counter()
-    batch.synthesize_batch(batch, variables=variables, mesh=mesh)
-    out["textures_per_s"][str(n)] = jobs / (time.perf_counter() - start)
-    n *= 2
-  return out
-
-
-def solver_comparison(c, *, style: np.ndarray, content: np.ndarray | None = None,
-                      iterations: int, seed: int = 0) -> dict:
-  """optax vs jaxopt L-BFGS on one problem (config `c`, spectrograms `[time, freq]`).
-
-  Each solver runs `iterations` iterations from the same start with the stall stop
-  off; per solver: the loss at the start, at the end and the best, seconds (after
-  compilation) and loss evaluations per iteration (forward passes, counted by a host
-  callback in the objective; the first evaluation, at the start, is not counted).
-  """
-  out = {}
-  for name in optimize.SOLVERS:
-    p = synthesis.problem(c, style=[style], content=content, seed=seed)
-    calls = [0]
-
-    def counted(x, *args, fun=p.fun, calls=calls):
-      jax.debug.callback(lambda: calls.__setitem__(0, calls[0] + 1))
-      return fun(x, *args)
-
-    solver = optimize.lbfgs(counted, solver=name, history_size=c.history_size)
-    res = optimize.minimize(solver, p.x0, *p.args, iterations=iterations,
-                            log_every=max(1, iterations // 5))
-    done = res.history["iteration"][-1]
-    out[name] = {"start": res.history["total"][0], "final": res.history["total"][-1],
-                 "best": min(res.history["total"]), "iterations": done,
-                 "seconds": res.history["seconds"][-1], "compile_s": res.compile_seconds,
-                 "evals_per_iteration": (calls[0] - 1) / max(done, 1),
-                 "stop_reason": res.stop_reason}
-  return out
-
-
-def solver_cases(*, paper_iterations: int) -> dict:
-  """The problems of `solver_comparison`: name -> (config, iterations, style, content).
-
-  The papers' texture and style transfer (3 stacks of 4096, `paper_iterations`
-  iterations) and jaxstyle's texture configs at their own iteration counts, on the
-  built-in procedural clips (5 s; rooster as style, babble as content).
-  """
-  clips = {"rooster": examples.rooster(), "babble": examples.babble(),
-           "birds_and_rain": examples.birds_and_rain()}
-  small = config_lib.texture()
-  small.net.channels, small.iterations = 256, 60  # configs/default.py
-  cases = {
-      "huzaifah2019 texture": (config_lib.huzaifah2019_texture(), paper_iterations,
-                               "rooster", None),
-      "huzaifah2019 style transfer": (config_lib.huzaifah2019(), paper_iterations,
-                                      "rooster", "babble"),
-      "gram_only (base)": (config_lib.base(), 100, "birds_and_rain", None),
-      "default (no-argument run)": (small, small.iterations, "birds_and_rain", None),
-      "texture": (config_lib.texture(), 250, "birds_and_rain", None),
-  }
-  out = {}
-  for name, (c, iterations, style, content) in cases.items():
-    config_lib.check(c)
-    out[name] = (c, iterations, representation.analyze(clips[style], c),
-                 None if content is None else representation.analyze(clips[content], c))
-  return out
-
-
-def solver_table(out: dict) -> str:
-  """A markdown table of `solver_comparison` results by case."""
-  rows = ["| case | iterations | solver | loss at start | loss at end | best | s | "
-          "s / iteration | evaluations / iteration |", "|---" * 9 + "|"]
-  for case, r in out.items():
-    for name, s in r.items():
-      rows.append(f"| {case} | {s['iterations']} | {name} | {s['start']:.4g} | "
-                  f"{s['final']:.4g} | {s['best']:.4g} | {s['seconds']:.1f} | "
-                  f"{s['seconds'] / max(s['iterations'], 1):.2f} | "
-                  f"{s['evals_per_iteration']:.2f} |")
-  return "\n".join(rows)
-
-
 def griffin_lim_comparison(y: np.ndarray, *, n_iter: int = 100, evals: int = 3) -> dict:
   """JAX fast Griffin-Lim (random and SPSI init) vs `librosa.griffinlim` (momentum 0.99,
   random init) on the STFT magnitude of `y` (n_fft 1024, hop 256): seconds and spectral
@@ -384,3 +256,80 @@ def griffin_lim_comparison(y: np.ndarray, *, n_iter: int = 100, evals: int = 3) 
       mag, jax.random.key(0), n_fft=N_FFT, hop_length=hop, n_iter=n, length=y.size, init=init))
       for n in (0, 10, 50, 100)} for init in phase.INITS}
   return out
+
+
+def speed(settings: Sequence[str], *, rounds: int, evals: int, child: Callable[[str], list[str]],
+          torch: str | None = None, peer: str = "", peer_settings: Sequence[str] = ()) -> dict:
+  """The settings' loss + gradient cost against the PyTorch peer, in alternating rounds.
+
+  Each round runs, per setting, `child(name)` (a command that prints `objective_cost`
+  as a `RESULT` line, in its own process) and, with `torch` (a Python with torch) and
+  the setting in `peer_settings`, the `peer` script in its *reference* mode (full
+  depth, a backward per loss) and its *tuned* mode (lean, allocator kept warm). Per
+  setting: the last JAX run's figures with the median seconds per evaluation over the
+  rounds, GFLOP/s and the fraction of the matmul peak (measured here), and per peer
+  mode its median seconds, peak memory and the median of the per-round speed-ups.
+  """
+  out = {"matmul": matmul_peak(), "settings": {}}
+  peak = out["matmul"]["gflops_median"]
+  print(f"JAX matmul peak: {peak:.0f} GFLOP/s", flush=True)
+  for name in settings:
+    runs = {"jax": [], "reference": [], "tuned": []}
+    for r in range(rounds):
+      runs["jax"].append(child_result(child(name)))
+      if torch and name in peer_settings:
+        for mode, extra, env in (("reference", ["--full-depth", "--per-loss-backward"], {}),
+                                 ("tuned", [], TUNED_ENV)):
+          runs[mode].append(child_result([torch, peer, "nst", name, "--evals",
+                                          str(min(evals, 3)), *extra], env))
+      print(f"{name} round {r + 1}: " + ", ".join(
+          f"{k} {v[-1]['eval_median_s' if k == 'jax' else 'closure_median_s']:.3f}s"
+          for k, v in runs.items() if v and v[-1]), flush=True)
+    jax_runs = [r for r in runs["jax"] if r]
+    if not jax_runs:
+      out["settings"][name] = {"failed": "every JAX run failed (its error is above)"}
+      continue
+    res = dict(jax_runs[-1])
+    res["eval_median_s"] = statistics.median(r["eval_median_s"] for r in jax_runs)
+    res["gflops"] = res["work_gflop"] / res["eval_median_s"]
+    res["fraction_of_matmul_peak"] = res["gflops"] / peak
+    for mode in ("reference", "tuned"):
+      pairs = [(t, j) for t, j in zip(runs[mode], runs["jax"], strict=False) if t and j]
+      if pairs:
+        res[f"torch_{mode}_s"] = statistics.median(t["closure_median_s"] for t, _ in pairs)
+        res[f"torch_{mode}_peak_rss_mb"] = max(t["peak_rss_mb"] for t, _ in pairs)
+        res[f"speedup_vs_{mode}"] = statistics.median(
+            t["closure_median_s"] / j["eval_median_s"] for t, j in pairs)
+    out["settings"][name] = res
+  return out
+
+
+def table(out: dict) -> str:
+  """A markdown table of a whole benchmark run (`speed` plus the other measures)."""
+  rows = ["| setting | shape | compile s | s / eval | GFLOP/s | of matmul peak | peak MB | "
+          "torch ref s | speed-up vs ref | torch tuned s | speed-up vs tuned |",
+          "|---" * 11 + "|"]
+  for name, r in out["settings"].items():
+    def fmt(k, f="{:.2f}", r=r):
+      return f.format(r[k]) if k in r else "-"
+
+    if "failed" in r:
+      rows.append(f"| {name} | {r['failed']} |" + " |" * 9)
+      continue
+    rows.append(f"| {name} | {r['shape'][0]}x{r['shape'][1]} | {r['compile_s']:.1f} | "
+                f"{r['eval_median_s']:.3f} | {r['gflops']:.0f} | "
+                f"{r['fraction_of_matmul_peak']:.0%} | {r['peak_rss_mb']:.0f} | "
+                f"{fmt('torch_reference_s')} | {fmt('speedup_vs_reference', '{:.2f}x')} | "
+                f"{fmt('torch_tuned_s')} | {fmt('speedup_vs_tuned', '{:.2f}x')} |")
+  gl = out["griffin_lim"]
+  rows.append(f"\nmatmul peak {out['matmul']['gflops_median']:.0f} GFLOP/s; Griffin-Lim "
+              f"{gl['n_iter']} it on {gl['shape']}: JAX {gl['jax']['ms_per_iteration']:.2f} "
+              f"ms/it (SC {gl['jax']['spectral_convergence']:.4f}; SPSI init "
+              f"{gl['jax_spsi']['spectral_convergence']:.4f}), librosa "
+              f"{gl['librosa']['ms_per_iteration']:.2f} ms/it (SC "
+              f"{gl['librosa']['spectral_convergence']:.4f}), {gl['speedup']:.1f}x; "
+              f"SC by init and iterations: {json.dumps(gl['init'])}")
+  rows.append(f"breakdown (s, fwd + input grad): {json.dumps(out['breakdown'])}")
+  rows.append(f"batch: {json.dumps(out['batch'])}\nsweep (4 forced host devices): "
+              f"{json.dumps(out['sweep'])}")
+  return "\n".join(rows)

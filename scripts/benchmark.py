@@ -21,7 +21,6 @@ and sweep throughput on 1, 2 and 4 forced host devices.
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 
@@ -35,13 +34,13 @@ import numpy as np
 
 from jaxstyle import audio
 from jaxstyle import benchmark
+from jaxstyle import benchmark_synthesis
 from jaxstyle import cli
 from jaxstyle import examples
 from jaxstyle import nets
 from jaxstyle import outputs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TUNED_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 
 flags.DEFINE_string("output", None, "JSON file for all results (written atomically).",
                     required=True)
@@ -63,7 +62,8 @@ flags.DEFINE_string("audio", os.path.join(ROOT, "..", "shared", "audio", "piano.
 flags.DEFINE_bool("solvers", False, "Instead of the speed benchmark: optax vs jaxopt L-BFGS "
                   "on the papers' texture and style transfer and on jaxstyle's texture configs "
                   "(loss after a fixed number of iterations, seconds, evaluations per "
-                  "iteration; jaxstyle/benchmark.py solver_cases). About 25 minutes on 2 cores.")
+                  "iteration; jaxstyle/benchmark_synthesis.py solver_cases). About 25 minutes "
+                  "on 2 cores.")
 flags.DEFINE_integer("solver_iterations", 50, "Iterations of the papers' cases in --solvers.")
 flags.DEFINE_string("child", None, "Internal: time one setting in this process.")
 FLAGS = flags.FLAGS
@@ -82,65 +82,34 @@ def main(argv):
   cli.keep_freed_memory()
   if FLAGS.solvers:
     out = {}
-    for name, (c, iterations, style, content) in benchmark.solver_cases(
+    for name, (c, iterations, style, content) in benchmark_synthesis.solver_cases(
         paper_iterations=FLAGS.solver_iterations).items():
       print(f"{name}: {iterations} iterations per solver", flush=True)
-      out[name] = benchmark.solver_comparison(c, style=style, content=content,
-                                              iterations=iterations)
+      out[name] = benchmark_synthesis.compare_solvers(c, style=style, content=content,
+                                                      iterations=iterations)
     outputs.json_file(FLAGS.output, out)
-    print(benchmark.solver_table(out))
+    print(benchmark_synthesis.solver_table(out))
     return
   if FLAGS.child == "sweep":
     sizes = dict(jobs=4, iterations=5, seconds=1.0) if FLAGS.quick else {}
-    print("RESULT " + json.dumps(benchmark.sweep_throughput(**sizes)))
+    print("RESULT " + json.dumps(benchmark_synthesis.sweep_throughput(**sizes)))
     return
   if FLAGS.child:
     cost = benchmark.objective_cost(FLAGS.child, conv=FLAGS.conv, evals=FLAGS.evals)
     print("RESULT " + json.dumps(cost))
     return
   settings = ["D", "E"] if FLAGS.quick else FLAGS.settings
-  rounds = 1 if FLAGS.quick else FLAGS.rounds
   evals = 3 if FLAGS.quick else FLAGS.evals
   torch = _torch_python() if os.path.exists(FLAGS.peer) else None
-  peer_settings = [s for s in settings if not (FLAGS.quick and s in "ABC")]
   print(f"PyTorch peer: {torch or 'not available (skipped)'}", flush=True)
-
-  out = {"matmul": benchmark.matmul_peak(), "settings": {}}
-  peak = out["matmul"]["gflops_median"]
-  print(f"JAX matmul peak: {peak:.0f} GFLOP/s", flush=True)
-  for name in settings:
-    runs = {"jax": [], "reference": [], "tuned": []}
-    for r in range(rounds):
-      runs["jax"].append(benchmark.child_result([sys.executable, __file__, f"--child={name}",
-                                                 f"--evals={evals}", f"--conv={FLAGS.conv}",
-                                                 f"--output={FLAGS.output}"]))
-      if torch and name in peer_settings:
-        for mode, extra, env in (("reference", ["--full-depth", "--per-loss-backward"], {}),
-                                 ("tuned", [], TUNED_ENV)):
-          runs[mode].append(benchmark.child_result([torch, FLAGS.peer, "nst", name, "--evals",
-                                                    str(min(evals, 3)), *extra], env))
-      print(f"{name} round {r + 1}: " + ", ".join(
-          f"{k} {v[-1]['eval_median_s' if k == 'jax' else 'closure_median_s']:.3f}s"
-          for k, v in runs.items() if v and v[-1]), flush=True)
-    jax_runs = [r for r in runs["jax"] if r]
-    if not jax_runs:
-      out["settings"][name] = {"failed": "every JAX run failed (its error is above)"}
-      continue
-    res = dict(jax_runs[-1])
-    res["eval_median_s"] = statistics.median(r["eval_median_s"] for r in jax_runs)
-    res["gflops"] = res["work_gflop"] / res["eval_median_s"]
-    res["fraction_of_matmul_peak"] = res["gflops"] / peak
-    for mode in ("reference", "tuned"):
-      pairs = [(t, j) for t, j in zip(runs[mode], runs["jax"], strict=False) if t and j]
-      if pairs:
-        res[f"torch_{mode}_s"] = statistics.median(t["closure_median_s"] for t, _ in pairs)
-        res[f"torch_{mode}_peak_rss_mb"] = max(t["peak_rss_mb"] for t, _ in pairs)
-        res[f"speedup_vs_{mode}"] = statistics.median(
-            t["closure_median_s"] / j["eval_median_s"] for t, j in pairs)
-    out["settings"][name] = res
+  child = lambda name: [sys.executable, __file__, f"--child={name}", f"--evals={evals}",  # noqa: E731
+                        f"--conv={FLAGS.conv}", f"--output={FLAGS.output}"]
+  out = benchmark.speed(settings, rounds=1 if FLAGS.quick else FLAGS.rounds, evals=evals,
+                        child=child, torch=torch, peer=FLAGS.peer,
+                        peer_settings=[s for s in settings if not (FLAGS.quick and s in "ABC")])
   out["breakdown"] = benchmark.breakdown("D" if FLAGS.quick else "A")
   sizes = dict(jobs=4, channels=128, iterations=5, seconds=1.0) if FLAGS.quick else {}
-  out["batch"] = benchmark.batch_throughput(**sizes)
+  out["batch"] = benchmark_synthesis.batch_throughput(**sizes)
   out["sweep"] = benchmark.child_result(
       [sys.executable, __file__, "--child=sweep", f"--quick={FLAGS.quick}",
        f"--output={FLAGS.output}"], {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
@@ -154,38 +123,7 @@ def main(argv):
   out["griffin_lim"]["audio"] = FLAGS.audio if os.path.exists(FLAGS.audio) else "procedural"
 
   outputs.json_file(FLAGS.output, out)
-  print(table(out))
-
-
-def table(out):
-  """A markdown table of the results."""
-  rows = ["| setting | shape | compile s | s / eval | GFLOP/s | of matmul peak | peak MB | "
-          "torch ref s | speed-up vs ref | torch tuned s | speed-up vs tuned |",
-          "|---" * 11 + "|"]
-  for name, r in out["settings"].items():
-    def fmt(k, f="{:.2f}", r=r):
-      return f.format(r[k]) if k in r else "-"
-
-    if "failed" in r:
-      rows.append(f"| {name} | {r['failed']} |" + " |" * 9)
-      continue
-    rows.append(f"| {name} | {r['shape'][0]}x{r['shape'][1]} | {r['compile_s']:.1f} | "
-                f"{r['eval_median_s']:.3f} | {r['gflops']:.0f} | "
-                f"{r['fraction_of_matmul_peak']:.0%} | {r['peak_rss_mb']:.0f} | "
-                f"{fmt('torch_reference_s')} | {fmt('speedup_vs_reference', '{:.2f}x')} | "
-                f"{fmt('torch_tuned_s')} | {fmt('speedup_vs_tuned', '{:.2f}x')} |")
-  gl = out["griffin_lim"]
-  rows.append(f"\nmatmul peak {out['matmul']['gflops_median']:.0f} GFLOP/s; Griffin-Lim "
-              f"{gl['n_iter']} it on {gl['shape']}: JAX {gl['jax']['ms_per_iteration']:.2f} "
-              f"ms/it (SC {gl['jax']['spectral_convergence']:.4f}; SPSI init "
-              f"{gl['jax_spsi']['spectral_convergence']:.4f}), librosa "
-              f"{gl['librosa']['ms_per_iteration']:.2f} ms/it (SC "
-              f"{gl['librosa']['spectral_convergence']:.4f}), {gl['speedup']:.1f}x; "
-              f"SC by init and iterations: {json.dumps(gl['init'])}")
-  rows.append(f"breakdown (s, fwd + input grad): {json.dumps(out['breakdown'])}")
-  rows.append(f"batch: {json.dumps(out['batch'])}\nsweep (4 forced host devices): "
-              f"{json.dumps(out['sweep'])}")
-  return "\n".join(rows)
+  print(benchmark.table(out))
 
 
 def run() -> None:
