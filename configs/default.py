@@ -4,7 +4,7 @@
 built-in example runs in well under a minute on 2 CPU cores.
 
   python scripts/texture.py
-  python scripts/texture.py --style=rain.wav --duration=10
+  python scripts/texture.py --style=rain.wav --duration_s=10
 """
 
 from jaxstyle import config

@@ -2,9 +2,9 @@
 
   import jaxstyle
   style = jaxstyle.load_audio("rain.wav")                # [samples] at 22050 Hz
-  y = jaxstyle.texture(style, seconds=10)               # [samples], configs/default.py
+  y = jaxstyle.texture(style, duration_s=10)               # [samples], configs/default.py
   c = jaxstyle.load_config("texture")                   # the full texture objective
-  y = jaxstyle.texture(style, c, seconds=10, seed=1)
+  y = jaxstyle.texture(style, c, duration_s=10, seed=1)
   y = jaxstyle.stylize(content, style)                  # configs/stylize.py
 
 Waveforms are mono float32 numpy arrays at the config's `sample_rate`. Nothing here
@@ -58,14 +58,14 @@ def _render(c, style, content, n_samples: int, seed: int) -> np.ndarray:
 
 
 def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDict | None = None,
-            *, seconds: float | None = None, seed: int = 0) -> np.ndarray:
+            *, duration_s: float | None = None, seed: int = 0) -> np.ndarray:
   """A texture `[samples]` with the statistics of `style`.
 
   Args:
     style: a waveform `[samples]` at `c.sample_rate`, or a list of them (one target
       mixing their statistics).
     c: a config (default: `load_config("default")`, a small fast net).
-    seconds: output length (default: the longest style clip); a `loop` config's is
+    duration_s: output length in seconds (default: the longest style clip); a `loop` config's is
       rounded up to a whole ring (`synthesis.output_length`). Longer than
       `c.block_s`, it is made in blocks (`jaxstyle.blocks`).
     seed: seed of the noise init and the phase reconstruction.
@@ -78,9 +78,10 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
   config_lib.check(c)
   clips = [style] if np.ndim(style) == 1 else list(style)
   clips = [_checked(y, f"style {i}", c) for i, y in enumerate(clips)]
-  n_samples = max(y.size for y in clips) if seconds is None else int(round(seconds * c.sample_rate))
+  n_samples = (max(y.size for y in clips) if duration_s is None
+               else int(round(duration_s * c.sample_rate)))
   if n_samples < c.n_fft:
-    raise InputError(f"seconds={seconds} is too short: at least one frame "
+    raise InputError(f"duration_s={duration_s} is too short: at least one frame "
                      f"({c.n_fft / c.sample_rate:.3f} s) is needed")
   if blocks.needed(c, n_samples):
     blocks.check(c, n_samples)

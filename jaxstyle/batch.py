@@ -45,13 +45,13 @@ class BatchResult:
     histories: per job, as `optimize.Result.history`; a frozen job's stops where it
       was frozen.
     stop_reasons: per job, why it stopped before `iterations`, or None.
-    compile_seconds: time to compile the batched `init` and `step`.
+    compile_s: time to compile the batched `init` and `step`.
   """
 
   x: np.ndarray
   histories: list[dict[str, list[float]]]
   stop_reasons: list[str | None]
-  compile_seconds: float
+  compile_s: float
 
 
 def local_mesh() -> Mesh:
@@ -164,7 +164,7 @@ def minimize_batch(
   init = batched.init.lower(x0, *args).compile()
   state, best_v, aux, running_d = init(x0, *args)
   step = batched.step.lower(x0, state, x0, best_v, running_d, *args).compile()
-  compile_seconds = time.perf_counter() - start
+  compile_s = time.perf_counter() - start
 
   value, aux = jax.device_get((best_v, aux))
   track = optimize.Tracker(value[:n_jobs], {k: v[:n_jobs] for k, v in aux.items()},
@@ -183,7 +183,7 @@ def minimize_batch(
       running_d = jax.device_put(np.pad(track.running, (0, len(finite) - n_jobs)),
                                  running_d.sharding)
   return BatchResult(np.asarray(best_x)[:n_jobs], track.histories, track.stop_reasons,
-                     compile_seconds)
+                     compile_s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,7 +238,7 @@ def synthesize_batch(
     mesh: split the jobs over this mesh's devices (see `minimize_batch`).
 
   Returns:
-    One result per job, in order; `compile_seconds` is the batch's.
+    One result per job, in order; `compile_s` is the batch's.
   """
   if len(jobs) == 1 and (mesh is None or mesh.size == 1):
     # Nothing to batch: the plain program, so a batch of one is `synthesize`'s bytes.
@@ -274,7 +274,7 @@ def synthesize_batch(
                        in_axes=(None, 0, 0, 0), iterations=c.iterations, log_every=c.log_every,
                        stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance,
                        mesh=mesh)
-  return [synthesis.result(problems[0].form, x, h, r, res.compile_seconds)
+  return [synthesis.result(problems[0].form, x, h, r, res.compile_s)
           for x, h, r in zip(res.x, res.histories, res.stop_reasons, strict=True)]
 
 

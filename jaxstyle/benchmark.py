@@ -161,9 +161,9 @@ def objective_cost(name: str, *, conv: str = "fft", evals: int = 5, warmup: int 
   c.net.kernel_size, c.net.conv = s.kernel_size, conv
   c.net.stacks = max(nets.tap_depth(t) for t in s.style + s.content)
   c.style_layers, c.content_layers = ",".join(s.style), ",".join(s.content)
-  y = examples.birds_and_rain(seconds=SECONDS, sample_rate=SAMPLE_RATE)
+  y = examples.birds_and_rain(duration_s=SECONDS, sample_rate=SAMPLE_RATE)
   style = spectral.spectrogram(y, n_fft=N_FFT, hop_length=s.hop_length)
-  content = spectral.spectrogram(examples.tones(seconds=SECONDS, sample_rate=SAMPLE_RATE),
+  content = spectral.spectrogram(examples.tones(duration_s=SECONDS, sample_rate=SAMPLE_RATE),
                                  n_fft=N_FFT, hop_length=s.hop_length)
   n_frames, n_freq = style.shape
   net = nets.from_config(c)

@@ -27,12 +27,12 @@ def _texture_config(*, channels: int, iterations: int):
 
 
 def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20,
-                     seconds: float = SECONDS) -> dict:
-  """Seconds per texture (`seconds` long, `channels`-wide 2-stack net, `iterations`
+                     duration_s: float = SECONDS) -> dict:
+  """Seconds per texture (`duration_s` long, `channels`-wide 2-stack net, `iterations`
   L-BFGS iterations): one job alone, `jobs` seeds in one vmapped program, and `jobs`
   sequential runs of `synthesis.synthesize`; each after a warm-up compile."""
   c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
+  spec = spectral.spectrogram(examples.birds_and_rain(duration_s=duration_s), n_fft=N_FFT,
                               hop_length=c.hop_length)
   todo = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
   variables = nets.random_variables(c, *spec.shape)
@@ -43,7 +43,7 @@ def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20
                                                           variables=variables)
                                      for k in range(jobs)],
   }
-  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "seconds": seconds}
+  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "duration_s": duration_s}
   for name, f in runs.items():
     f()
     start = time.perf_counter()
@@ -56,16 +56,16 @@ def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20
 
 
 def sweep_throughput(*, jobs: int = 8, channels: int = 128, iterations: int = 10,
-                     seconds: float = SECONDS) -> dict:
-  """Textures (`seconds` long) per second of a batch of `jobs` split over 1, 2, 4, ...
+                     duration_s: float = SECONDS) -> dict:
+  """Textures (`duration_s` long) per second of a batch of `jobs` split over 1, 2, 4, ...
   of the local devices (on a CPU, force host devices:
   XLA_FLAGS=--xla_force_host_platform_device_count=4)."""
   c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(seconds=seconds), n_fft=N_FFT,
+  spec = spectral.spectrogram(examples.birds_and_rain(duration_s=duration_s), n_fft=N_FFT,
                               hop_length=c.hop_length)
   todo = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
   variables = nets.random_variables(c, *spec.shape)
-  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "seconds": seconds,
+  out = {"jobs": jobs, "channels": channels, "iterations": iterations, "duration_s": duration_s,
          "textures_per_s": {}}
   n = 1
   while n <= len(jax.local_devices()):
@@ -102,7 +102,7 @@ def compare_solvers(c, *, style: np.ndarray, content: np.ndarray | None = None,
     done = res.history["iteration"][-1]
     out[name] = {"start": res.history["total"][0], "final": res.history["total"][-1],
                  "best": min(res.history["total"]), "iterations": done,
-                 "seconds": res.history["seconds"][-1], "compile_s": res.compile_seconds,
+                 "seconds": res.history["seconds"][-1], "compile_s": res.compile_s,
                  "evals_per_iteration": (calls[0] - 1) / max(done, 1),
                  "stop_reason": res.stop_reason}
   return out

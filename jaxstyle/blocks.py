@@ -190,7 +190,7 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray], n_s
       res = optimize.minimize(solver, jnp.zeros_like(base), prefix, base, *first.args, **kw)
       x = synthesis.continue_frames(res.x, prefix, base, ramp)
       known, start = stft(w)[:p.held], p.join
-    result = synthesis.result(f, x, res.history, res.stop_reason, res.compile_seconds)
+    result = synthesis.result(f, x, res.history, res.stop_reason, res.compile_s)
     mag = spectral.decompress(jnp.asarray(result.spectrogram), log_max=c.log_max)
     z = phase.griffin_lim(mag, key, known=known, **gl)
     rebuilt = jnp.abs(stft(z))
@@ -235,7 +235,7 @@ class Listener:
     while self._pending and self._heard >= self._pending[0][0] + w:
       start, middle = self._pending.pop(0)
       i = self._recent.size - (self._heard - (start - w))
-      at_start, at_middle = metrics.seam(self._recent[i:i + 2 * w], sample_rate_hz=self._rate,
+      at_start, at_middle = metrics.seam(self._recent[i:i + 2 * w], sample_rate=self._rate,
                                          at=[w, w + middle - start])
       self.joins.append({"at_s": start / self._rate, "start": at_start, "middle": at_middle})
     keep = self._heard - (self._pending[0][0] - w) if self._pending else 0

@@ -91,15 +91,15 @@ def define_flags(*, content: bool) -> None:
                          "0.8 at 370 Hz, 0 at 1 kHz). Twice the synthesis time; the record's "
                          "quality.stereo compares the result with its target.",
                          lower_bound=1, upper_bound=2)
-  flags.DEFINE_float("duration", None,
+  flags.DEFINE_float("duration_s", None,
                      "Seconds of output. Texture: default the longest style clip; any length "
                      "for net.orientation=freq or 2d, the style's length for time; longer than "
                      "config.block_s (30 s; --config.block_s=S) it is made in blocks that "
-                     "continue each other, in the memory of one block (e.g. --duration=600). "
+                     "continue each other, in the memory of one block (e.g. --duration_s=600). "
                      "Style transfer: the content is cut to this length (default: all of it).")
-  flags.DEFINE_float("offset", 0.0, "Seconds into each style file where the part used starts.",
+  flags.DEFINE_float("offset_s", 0.0, "Seconds into each style file where the part used starts.",
                      lower_bound=0.0)
-  flags.DEFINE_float("clip_s", None, "Seconds of each style file used, from --offset (default: "
+  flags.DEFINE_float("clip_s", None, "Seconds of each style file used, from --offset_s (default: "
                      "to its end): pick the part of a long recording to take the style from.")
   flags.DEFINE_string("output_dir", "out", "Directory for NAME.wav (or .flac, .ogg), NAME.png "
                       "and NAME.json.")
@@ -116,8 +116,9 @@ def define_flags(*, content: bool) -> None:
                        "Syntheses to run together in one compiled program, split over the local "
                        "devices: seeds --seed, --seed+1, ..., written as NAME_seedK.wav/png/json. "
                        "With --config.batch_styles=True each --style file is a target of its own "
-                       "(one output per style and seed) instead of all forming one mixed target; "
-                       "texture outputs then have one length (--duration, else the shortest style)."
+                       "(one output per style and seed) instead of all forming one mixed "
+                       "target; texture outputs then have one length (--duration_s, else the "
+                       "shortest style)."
                        + (" With config.init=content the seeds change only the phase." if content
                           else ""), lower_bound=1)
   define_compilation_cache()
@@ -173,8 +174,8 @@ def main(argv: list[str]) -> int:
 def _run(f: flags.FlagValues) -> None:
   kwargs = dict(style_paths=f.style,
                 content_path=f["content"].value if "content" in f else None,
-                duration_s=f.duration, output_dir=f.output_dir, name=f.name, seed=f.seed,
-                offset_s=f.offset, clip_s=f.clip_s,
+                duration_s=f.duration_s, output_dir=f.output_dir, name=f.name, seed=f.seed,
+                offset_s=f.offset_s, clip_s=f.clip_s,
                 output=outputs.Output(f.format, f.subtype, f.output_rate))
   channels = f["channels"].value if "channels" in f else 1
   if f.batch > 1 or f.config.batch_styles:

@@ -38,7 +38,7 @@ and last rows.
 The map has rank 249 (of 512 columns): below about 2 kHz many log bins interpolate the
 same few STFT bins, and above it each log bin averages several STFT bins, whose fine
 detail (e.g. the bin-to-bin fluctuation of noise) is lost. The energy at or below
-`fmin_hz - sample_rate_hz / n_fft` (DC and the first STFT bin, by default) is not
+`fmin_hz - sample_rate / n_fft` (DC and the first STFT bin, by default) is not
 mapped at all.
 """
 
@@ -59,7 +59,7 @@ CQT_N_BINS = 512
 
 def log_frequency_centres_hz(
     *,
-    sample_rate_hz: float,
+    sample_rate: float,
     n_fft: int,
     bins_per_octave: int = BINS_PER_OCTAVE,
     n_bins: int | None = None,
@@ -71,24 +71,24 @@ def log_frequency_centres_hz(
   `librosa.cqt_frequencies(n_bins, fmin=fmin_hz, bins_per_octave=bins_per_octave)`.
 
   Args:
-    sample_rate_hz: sample rate of the audio.
+    sample_rate: sample rate of the audio.
     n_fft: FFT size of the STFT the map applies to.
     bins_per_octave: log bins per octave.
     n_bins: number of log bins; by default as many as have their centre below the
-      Nyquist frequency `sample_rate_hz / 2`.
+      Nyquist frequency `sample_rate / 2`.
     fmin_hz: centre of the lowest bin; by default two STFT bins,
-      `2 * sample_rate_hz / n_fft` (43.07 Hz at 22050 Hz and n_fft 1024, where the
+      `2 * sample_rate / n_fft` (43.07 Hz at 22050 Hz and n_fft 1024, where the
       default `n_bins` is 512, reaching 10906 Hz).
 
   Raises:
     InputError: for non-positive sizes or rates, or a top centre above Nyquist.
   """
-  if sample_rate_hz <= 0 or n_fft <= 0 or bins_per_octave <= 0:
-    raise InputError(f"sample_rate_hz={sample_rate_hz}, n_fft={n_fft} and "
+  if sample_rate <= 0 or n_fft <= 0 or bins_per_octave <= 0:
+    raise InputError(f"sample_rate={sample_rate}, n_fft={n_fft} and "
                      f"bins_per_octave={bins_per_octave} must be positive")
-  nyquist_hz = sample_rate_hz / 2
+  nyquist_hz = sample_rate / 2
   if fmin_hz is None:
-    fmin_hz = 2 * sample_rate_hz / n_fft
+    fmin_hz = 2 * sample_rate / n_fft
   if not 0 < fmin_hz < nyquist_hz:
     raise InputError(f"fmin_hz={fmin_hz} must be in (0, {nyquist_hz}) Hz")
   if n_bins is None:
@@ -106,7 +106,7 @@ def log_frequency_centres_hz(
 
 def log_frequency_map(
     *,
-    sample_rate_hz: float,
+    sample_rate: float,
     n_fft: int,
     bins_per_octave: int = BINS_PER_OCTAVE,
     n_bins: int | None = None,
@@ -116,10 +116,10 @@ def log_frequency_map(
 
   Column `k` is a triangle in linear frequency with its apex at the centre
   `c_k = log_frequency_centres_hz(...)[k]`, falling to zero at `c_k - lower_k` and
-  `c_k + upper_k`, sampled at the STFT bin frequencies `f * sample_rate_hz / n_fft` and
+  `c_k + upper_k`, sampled at the STFT bin frequencies `f * sample_rate / n_fft` and
   normalised to unit sum. The half-widths are the distances to the neighbouring centres
   (`c_{k-1} = c_k / r`, `c_{k+1} = c_k * r`, `r = 2 ** (1 / bins_per_octave)`, also at the
-  two ends), but never less than one STFT bin `d = sample_rate_hz / n_fft`:
+  two ends), but never less than one STFT bin `d = sample_rate / n_fft`:
   `lower_k = max(c_k (1 - 1 / r), d)`, `upper_k = max(c_k (r - 1), d)`. So:
 
   - at low frequencies, where log bins are denser than STFT bins (`c_k < d / (r - 1)`,
@@ -134,7 +134,7 @@ def log_frequency_map(
   that a flat magnitude spectrum keeps its level (and the `log1p` scaling its meaning).
 
   Args:
-    sample_rate_hz, n_fft, bins_per_octave, n_bins, fmin_hz: as for
+    sample_rate, n_fft, bins_per_octave, n_bins, fmin_hz: as for
       `log_frequency_centres_hz`, whose defaults give 512 bins from 43.07 Hz to 10906 Hz
       at 64 bins per octave for 22050 Hz and n_fft 1024.
 
@@ -142,9 +142,9 @@ def log_frequency_map(
     float32 `[n_fft // 2 + 1, n_bins]`, for `to_log_frequency`.
   """
   centres_hz = log_frequency_centres_hz(
-      sample_rate_hz=sample_rate_hz, n_fft=n_fft, bins_per_octave=bins_per_octave,
+      sample_rate=sample_rate, n_fft=n_fft, bins_per_octave=bins_per_octave,
       n_bins=n_bins, fmin_hz=fmin_hz)
-  bin_width_hz = sample_rate_hz / n_fft
+  bin_width_hz = sample_rate / n_fft
   ratio = 2.0 ** (1.0 / bins_per_octave)
   lower_hz = np.maximum(centres_hz * (1 - 1 / ratio), bin_width_hz)
   upper_hz = np.maximum(centres_hz * (ratio - 1), bin_width_hz)
@@ -217,7 +217,7 @@ def cqt_frequencies_hz(*, n_bins: int = CQT_N_BINS, bins_per_octave: int = BINS_
 def cqt_magnitude(
     y: np.ndarray,
     *,
-    sample_rate_hz: float = CQT_SAMPLE_RATE_HZ,
+    sample_rate: float = CQT_SAMPLE_RATE_HZ,
     hop_length: int = CQT_HOP_LENGTH,
     n_bins: int = CQT_N_BINS,
     bins_per_octave: int = BINS_PER_OCTAVE,
@@ -234,7 +234,7 @@ def cqt_magnitude(
 
   Args:
     y: waveform `[..., samples]`.
-    sample_rate_hz: sample rate of `y`.
+    sample_rate: sample rate of `y`.
     hop_length: hop between frames in samples.
     n_bins: number of constant-Q bins.
     bins_per_octave: bins per octave.
@@ -243,7 +243,7 @@ def cqt_magnitude(
   Returns:
     float32 `[..., time, n_bins]`, `time = 1 + samples // hop_length` (centred frames).
   """
-  spec = librosa.cqt(np.asarray(y), sr=sample_rate_hz, hop_length=hop_length, n_bins=n_bins,
+  spec = librosa.cqt(np.asarray(y), sr=sample_rate, hop_length=hop_length, n_bins=n_bins,
                      bins_per_octave=bins_per_octave, fmin=_cqt_fmin_hz(fmin_hz))
   return np.swapaxes(np.abs(spec), -1, -2).astype(np.float32)
 
@@ -251,7 +251,7 @@ def cqt_magnitude(
 def cqt_inverse(
     mag: np.ndarray,
     *,
-    sample_rate_hz: float = CQT_SAMPLE_RATE_HZ,
+    sample_rate: float = CQT_SAMPLE_RATE_HZ,
     hop_length: int = CQT_HOP_LENGTH,
     n_bins: int = CQT_N_BINS,
     bins_per_octave: int = BINS_PER_OCTAVE,
@@ -264,7 +264,7 @@ def cqt_inverse(
 
   Args:
     mag: magnitude `[..., time, n_bins]`, as from `cqt_magnitude`.
-    sample_rate_hz, hop_length, bins_per_octave, fmin_hz: as given to `cqt_magnitude`.
+    sample_rate, hop_length, bins_per_octave, fmin_hz: as given to `cqt_magnitude`.
     n_bins: as given to `cqt_magnitude`; checked against `mag.shape[-1]` (catches a
       librosa-layout `[..., n_bins, time]` input).
     n_iter: Griffin-Lim iterations (librosa's momentum 0.99, random initial phase).
@@ -282,7 +282,7 @@ def cqt_inverse(
     raise InputError(f"CQT magnitude has {mag.shape[-1]} bins on its last axis, expected "
                      f"n_bins={n_bins} (time-major [..., time, n_bins])")
   y = librosa.griffinlim_cqt(
-      np.swapaxes(mag, -1, -2), sr=sample_rate_hz, hop_length=hop_length,
+      np.swapaxes(mag, -1, -2), sr=sample_rate, hop_length=hop_length,
       fmin=_cqt_fmin_hz(fmin_hz), bins_per_octave=bins_per_octave, n_iter=n_iter,
       length=length, random_state=seed)
   return y.astype(np.float32)

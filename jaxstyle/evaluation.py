@@ -101,7 +101,7 @@ def unit_rms(y: np.ndarray) -> np.ndarray:
 
 
 def score(candidate: np.ndarray, *, style: np.ndarray, held_out: np.ndarray,
-          sample_rate_hz: int) -> dict[str, float]:
+          sample_rate: int) -> dict[str, float]:
   """`SCORES` of a texture, all three signals at unit RMS.
 
   stats: `metrics.texture_stats_distance` total against the style excerpt;
@@ -112,7 +112,7 @@ def score(candidate: np.ndarray, *, style: np.ndarray, held_out: np.ndarray,
   (`metrics.seam`; above 1: it clicks or jumps when looped).
   """
   cand, ref, held = unit_rms(candidate), unit_rms(style), unit_rms(held_out)
-  kw = dict(sample_rate_hz=sample_rate_hz)
+  kw = dict(sample_rate=sample_rate)
   return {
       "stats": metrics.texture_stats_distance(ref, cand, **kw)["total"],
       "stats_held_out": metrics.texture_stats_distance(held, cand, **kw)["total"],
@@ -131,12 +131,12 @@ class Method:
   make: Callable[[np.ndarray, int], np.ndarray]
 
 
-def baselines(*, sample_rate_hz: int, seed: int) -> list[Method]:
+def baselines(*, sample_rate: int, seed: int) -> list[Method]:
   """The baselines `BASELINES` except `held_out`, which `run` scores directly."""
   return [
       Method("shaped_noise", lambda s, n: shaped_noise(s, n_samples=n, seed=seed)),
       Method("chunk_shuffle", lambda s, n: chunk_shuffle(
-          s, n_samples=n, seed=seed, chunk=int(0.1 * sample_rate_hz))),
+          s, n_samples=n, seed=seed, chunk=int(0.1 * sample_rate))),
   ]
 
 
@@ -145,8 +145,8 @@ def config_method(name: str, c: ml_collections.ConfigDict, *, seed: int) -> Meth
   return Method(name, lambda s, n: texture(c, s, n_samples=n, seed=seed))
 
 
-def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate_hz: int,
-        seconds: float) -> dict:
+def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate: int,
+        excerpt_s: float) -> dict:
   """Scores every method on every recording.
 
   Returns:
@@ -154,11 +154,11 @@ def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate_hz: int,
     "mean": {method: {**SCORES, "seconds"}}, "audio": {recording: {method or
     "style": waveform}}}`; the `held_out` method is the held-out excerpt itself.
   """
-  n_samples = int(round(seconds * sample_rate_hz))
+  n_samples = int(round(excerpt_s * sample_rate))
   rows, sounds = [], {}
   for k, path in enumerate(paths, start=1):
     name = os.path.splitext(os.path.basename(path))[0]
-    y = audio.check(audio.load(path, sample_rate=sample_rate_hz), name=path, n_fft=2048)
+    y = audio.check(audio.load(path, sample_rate=sample_rate), name=path, n_fft=2048)
     style, held = excerpts(y, n_samples=n_samples, name=path)
     audio.check(style, name=f"{path} (style excerpt)", n_fft=2048)
     sounds[name] = {"style": style}
@@ -167,7 +167,7 @@ def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate_hz: int,
       start = time.perf_counter()
       out = np.asarray(m.make(style, n_samples), np.float32)
       seconds_taken = time.perf_counter() - start
-      scores[m.name] = {**score(out, style=style, held_out=held, sample_rate_hz=sample_rate_hz),
+      scores[m.name] = {**score(out, style=style, held_out=held, sample_rate=sample_rate),
                         "seconds": seconds_taken}
       sounds[name][m.name] = out
       logging.info("[%d/%d] %s, %s: %s", k, len(paths), name, m.name,

@@ -18,16 +18,17 @@ def _envelope(n: int, attack: int) -> np.ndarray:
   return env
 
 
-def birds_and_rain(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
+def birds_and_rain(*, duration_s: float = 5.0, sample_rate: int = 22050,
+                   seed: int = 0) -> np.ndarray:
   """Rain-like coloured noise, random bird chirps (rising sweeps) and water drops."""
   rng = np.random.default_rng(seed)
-  n = int(seconds * sample_rate)
+  n = int(duration_s * sample_rate)
   # Rain: white noise, gently low-passed and amplitude-modulated.
   rain = np.convolve(rng.standard_normal(n), np.ones(4) / 4, mode="same")
   rain *= 0.6 + 0.4 * np.sin(2 * np.pi * 0.3 * np.arange(n) / sample_rate)
   y = 0.15 * rain
   # Chirps: 60-160 ms sweeps from ~2-3 kHz up by 30-80%, about 4 per second.
-  for _ in range(int(4 * seconds)):
+  for _ in range(int(4 * duration_s)):
     m = int(rng.uniform(0.06, 0.16) * sample_rate)
     start = rng.integers(0, n - m)
     f0 = rng.uniform(2000, 3000)
@@ -35,7 +36,7 @@ def birds_and_rain(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int 
     phase = 2 * np.pi * np.cumsum(f) / sample_rate
     y[start:start + m] += rng.uniform(0.3, 0.8) * np.sin(phase) * np.hanning(m)
   # Drops: short decaying tones at 300-900 Hz, about 3 per second.
-  for _ in range(int(3 * seconds)):
+  for _ in range(int(3 * duration_s)):
     m = int(0.12 * sample_rate)
     start = rng.integers(0, n - m)
     t = np.arange(m) / sample_rate
@@ -44,11 +45,11 @@ def birds_and_rain(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int 
   return _normalize(y)
 
 
-def tones(*, seconds: float = 2.0, sample_rate: int = 22050, seed: int = 0,
+def tones(*, duration_s: float = 2.0, sample_rate: int = 22050, seed: int = 0,
           notes_per_second: float = 4.0) -> np.ndarray:
   """A melody of harmonic notes (4 partials, random pitches 110-880 Hz) with decay."""
   rng = np.random.default_rng(seed)
-  n = int(seconds * sample_rate)
+  n = int(duration_s * sample_rate)
   y = np.zeros(n)
   m = int(sample_rate / notes_per_second)
   t = np.arange(m) / sample_rate
@@ -72,7 +73,7 @@ def _resonate(x: np.ndarray, centre_hz: float, bandwidth_hz: float,
   return scipy.signal.lfilter([1 - r], a, x)
 
 
-def babble(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
+def babble(*, duration_s: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
   """Speech-like babble: words of 1-4 syllables, each a vowel with a consonant burst.
 
   A syllable is a glottal pulse train (falling f0 around 100-150 Hz) through three
@@ -80,7 +81,7 @@ def babble(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> 
   preceded by a short band-passed noise burst; words are separated by 50-250 ms pauses.
   """
   rng = np.random.default_rng(seed)
-  n = int(seconds * sample_rate)
+  n = int(duration_s * sample_rate)
   y = np.zeros(n)
   start = int(rng.uniform(0.0, 0.1) * sample_rate)
   while start < n:
@@ -103,7 +104,7 @@ def babble(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> 
   return _normalize(y)
 
 
-def piano(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
+def piano(*, duration_s: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
   """Piano-like notes: a melody of 3 notes per second over a bass note every 4.
 
   Each note has 12 slightly inharmonic partials (`f_k = k f0 sqrt(1 + B k^2)`, B 3e-4)
@@ -111,7 +112,7 @@ def piano(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> n
   pitches are from the C major scale: melody C4-B5 (262-988 Hz), bass C3-B3.
   """
   rng = np.random.default_rng(seed)
-  n = int(seconds * sample_rate)
+  n = int(duration_s * sample_rate)
   y = np.zeros(n + 2 * sample_rate)
   scale = np.array([0, 2, 4, 5, 7, 9, 11])
   m = 2 * sample_rate  # Each note rings for 2 s.
@@ -134,14 +135,14 @@ def piano(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> n
   return _normalize(y[:n])
 
 
-def rooster(*, seconds: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
+def rooster(*, duration_s: float = 5.0, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
   """Rooster-like crows over faint farmyard noise, about one every 2.5 s.
 
   A crow is 4 harmonic syllables (f0 450-700 Hz, rising then falling, rough with 30 Hz
   amplitude modulation, partials weighted towards 1-3 kHz); the last is the longest.
   """
   rng = np.random.default_rng(seed)
-  n = int(seconds * sample_rate)
+  n = int(duration_s * sample_rate)
   y = 0.02 * np.convolve(rng.standard_normal(n), np.ones(8) / 8, mode="same")
   start = int(rng.uniform(0.0, 0.3) * sample_rate)
   while start < n:

@@ -10,7 +10,7 @@ ConfigDict with:
   style         names of procedural sounds (`SOUNDS`), the style clips when no style
                 file is given.
   content       name of the procedural content sound (style transfer), else None.
-  seconds       length of each procedural sound.
+  sound_s       length of each procedural sound, in seconds.
   grid_columns  result panels per row of the figure grid.
   variants      a list of dicts: `name` (the output file stem), `overrides`
                 (`{dotted key: value}` over `base`, e.g. `{"net.kernel_size": 1}`), and
@@ -18,7 +18,7 @@ ConfigDict with:
                 style clip; default 1), `pretrained` (weights from a checkpoint rather
                 than random; default False) and `quick` (`{dotted key: value}` applied
                 after `overrides` in quick mode).
-  quick         `seconds` (procedural sounds) and `config` (a partial jaxstyle config,
+  quick         `sound_s` (procedural sounds) and `config` (a partial jaxstyle config,
                 nested like `base`, applied before the variants' overrides) of quick
                 mode: a tiny network and few iterations, for a smoke run on a CPU.
 
@@ -57,13 +57,15 @@ TASKS = ("texture", "style_transfer")
 # The procedural sounds an experiment may name as its inputs.
 SOUNDS = {"babble": examples.babble, "piano": examples.piano, "rooster": examples.rooster,
           "birds": examples.birds_and_rain, "tones": examples.tones}
-FIELDS = ("description", "paper", "task", "base", "style", "content", "seconds",
+FIELDS = ("description", "paper", "task", "base", "style", "content", "sound_s",
           "grid_columns", "variants", "quick")
+# Fields renamed by the naming rule (BUILD.md "Names and units"), refused by their old name.
+RENAMED = {"seconds": "sound_s"}
 VARIANT_FIELDS = ("name", "overrides", "duration_factor", "pretrained", "quick")
 # Quick mode's stand-in for ESC-50 pretraining: a tiny classifier of procedural sounds.
 QUICK_PRETRAIN_DIR = "quick_pretrained"
 QUICK_PRETRAIN_CLASSES = ("babble", "piano", "rooster")
-QUICK_PRETRAIN = dict(epochs=5, batch_size=6, learning_rate=1e-3, clip_seconds=1.0)
+QUICK_PRETRAIN = dict(epochs=5, batch_size=6, learning_rate=1e-3, clip_s=1.0)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -96,6 +98,9 @@ def describe() -> list[tuple[str, str]]:
 
 def _check_definition(e: ml_collections.ConfigDict, name: str) -> None:
   where = f"experiment {name}"
+  for old, new in RENAMED.items():
+    if old in e or old in e.get("quick", {}):
+      raise InputError(f"{where}: the field {old} is now {new} (seconds end in _s)")
   missing = [k for k in FIELDS if k not in e]
   unknown = [k for k in e if k not in FIELDS]
   if missing or unknown:
@@ -110,8 +115,8 @@ def _check_definition(e: ml_collections.ConfigDict, name: str) -> None:
   if (e.task == "style_transfer") != (e.content is not None):
     raise InputError(f"{where}: a {e.task} experiment "
                      + ("needs" if e.task == "style_transfer" else "has no") + " content")
-  if sorted(e.quick) != ["config", "seconds"]:
-    raise InputError(f"{where}: quick must have exactly the fields config and seconds, got "
+  if sorted(e.quick) != ["config", "sound_s"]:
+    raise InputError(f"{where}: quick must have exactly the fields config and sound_s, got "
                      f"{sorted(e.quick)}")
   if not e.variants:
     raise InputError(f"{where}: no variants")
@@ -165,14 +170,14 @@ def variant_config(
   return c
 
 
-def _write_training_set(root: str, *, sample_rate: int, clip_seconds: float) -> None:
+def _write_training_set(root: str, *, sample_rate: int, clip_s: float) -> None:
   """A tiny dataset in the ESC-50 layout: 2 clips per class in each of folds 1 and 2."""
   rows = []
   for fold in (1, 2):
     for target, sound in enumerate(QUICK_PRETRAIN_CLASSES):
       for i in range(2):
         filename = f"{fold}-{sound}-{i}.wav"
-        y = SOUNDS[sound](seconds=clip_seconds, sample_rate=sample_rate, seed=10 * fold + i)
+        y = SOUNDS[sound](duration_s=clip_s, sample_rate=sample_rate, seed=10 * fold + i)
         outputs.audio(os.path.join(root, train.AUDIO_DIR, filename), y,
                        sample_rate=sample_rate)
         rows.append({"filename": filename, "fold": fold, "target": target, "category": sound})
@@ -186,7 +191,7 @@ def _pretrain_quick(c: ml_collections.ConfigDict, directory: str, *, seed: int) 
                ", ".join(QUICK_PRETRAIN_CLASSES), c.params)
   data_dir = os.path.join(directory, "data")
   _write_training_set(data_dir, sample_rate=c.sample_rate,
-                      clip_seconds=QUICK_PRETRAIN["clip_seconds"])
+                      clip_s=QUICK_PRETRAIN["clip_s"])
   untrained = c.copy_and_resolve_references()
   untrained.params = ""
   result = train.train(untrained, data_dir=data_dir, output_path=c.params, seed=seed,
@@ -200,10 +205,10 @@ def _pretrain_quick(c: ml_collections.ConfigDict, directory: str, *, seed: int) 
 def _write_sounds(e: ml_collections.ConfigDict, sounds: Sequence[str], *, output_dir: str,
                   quick: bool) -> dict[str, str]:
   """Writes procedural `sounds` into `output_dir/inputs/SOUND.wav`; their paths."""
-  seconds, rate = (e.quick.seconds if quick else e.seconds), e.base.sample_rate
+  sound_s, rate = (e.quick.sound_s if quick else e.sound_s), e.base.sample_rate
   paths = {s: os.path.join(output_dir, "inputs", f"{s}.wav") for s in sounds}
   for sound, path in paths.items():
-    outputs.audio(path, SOUNDS[sound](seconds=seconds, sample_rate=rate), sample_rate=rate)
+    outputs.audio(path, SOUNDS[sound](duration_s=sound_s, sample_rate=rate), sample_rate=rate)
   return paths
 
 

@@ -29,15 +29,15 @@ EXAMPLE_NAME = "example"
 
 
 def _clip(path: str, c: ml_collections.ConfigDict, *, offset_s: float = 0.0,
-          max_seconds: float | None = None) -> np.ndarray:
-  y = audio.load(path, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=max_seconds)
+          max_s: float | None = None) -> np.ndarray:
+  y = audio.load(path, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=max_s)
   return audio.check(y, name=path, n_fft=c.n_fft)
 
 
 def _samples(duration_s: float, c: ml_collections.ConfigDict) -> int:
   n = int(round(duration_s * c.sample_rate)) if np.isfinite(duration_s) else 0
   if n < c.n_fft:
-    raise InputError(f"--duration={duration_s} s is too short: at least one frame "
+    raise InputError(f"--duration_s={duration_s} s is too short: at least one frame "
                      f"({c.n_fft / c.sample_rate:.3f} s) is needed")
   return n
 
@@ -64,7 +64,7 @@ def check_memory(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> No
   have = min(have, stats.get("bytes_limit", have))
   if need > have:
     raise InputError(f"{n_frames} output frames need at least {need / 2**30:.3g} GiB, more than "
-                     f"the {have / 2**30:.3g} GiB here: ask for a shorter --duration")
+                     f"the {have / 2**30:.3g} GiB here: ask for a shorter --duration_s")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,11 +105,11 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   elif not all(p.strip() for p in style_paths):
     raise InputError(f"--style={','.join(style_paths)} holds an empty file name")
   else:
-    styles = [_clip(p, c, offset_s=offset_s, max_seconds=clip_s) for p in style_paths]
+    styles = [_clip(p, c, offset_s=offset_s, max_s=clip_s) for p in style_paths]
     style_names = list(style_paths)
-  content = None if content_path is None else _clip(content_path, c, max_seconds=duration_s)
+  content = None if content_path is None else _clip(content_path, c, max_s=duration_s)
   if content is not None and duration_s is not None and content.size < _samples(duration_s, c):
-    raise InputError(f"--duration={duration_s} s is longer than the content "
+    raise InputError(f"--duration_s={duration_s} s is longer than the content "
                      f"({content.size / c.sample_rate:.2f} s)")
   if content is not None:
     n_samples = content.size
@@ -150,4 +150,4 @@ def check_disk(output_dir: str, need: float) -> None:
   if need > free:
     raise InputError(f"this output needs about {need / 2**30:.3g} GiB on the disk of "
                      f"{output_dir}, which has {free / 2**30:.3g} GiB free: ask for a shorter "
-                     "--duration")
+                     "--duration_s")

@@ -1,7 +1,7 @@
 """Objective quality metrics of a synthesized sound against reference clips.
 
 Evaluation code only: plain numpy / scipy / librosa, never differentiated.
-All waveforms are mono float arrays `[samples]` at `sample_rate_hz`;
+All waveforms are mono float arrays `[samples]` at `sample_rate`;
 spectrogram magnitudes are time-major `[time, freq]`. Every function returns
 Python floats (or dicts of them), so results can be written as JSON. Empty,
 too short, multi-channel or non-finite input raises `InputError` (a
@@ -38,9 +38,9 @@ def _waveform(audio: np.ndarray, name: str, min_samples: int, what: str) -> np.n
   return audio
 
 
-def _check_rate(sample_rate_hz: float) -> None:
-  if not sample_rate_hz > 0:
-    raise InputError(f"sample_rate_hz must be positive, got {sample_rate_hz}")
+def _check_rate(sample_rate: float) -> None:
+  if not sample_rate > 0:
+    raise InputError(f"sample_rate must be positive, got {sample_rate}")
 
 
 def _relative_difference(reference: np.ndarray, candidate: np.ndarray) -> float:
@@ -85,12 +85,12 @@ def erb_filterbank(frequency_hz: np.ndarray, *, n_bands: int, low_hz: float,
   return np.stack([erb_filter(frequency_hz, f, spacing_erb) for f in centres_hz])
 
 
-def _checked_band_range(sample_rate_hz: float, n_bands: int, low_hz: float,
+def _checked_band_range(sample_rate: float, n_bands: int, low_hz: float,
                         high_hz: float | None) -> float:
   """Checks a filterbank's range; returns `high_hz`, by default 0.45 of the sample rate."""
-  _check_rate(sample_rate_hz)
-  high_hz = 0.45 * sample_rate_hz if high_hz is None else high_hz
-  if not 0 < low_hz < high_hz < sample_rate_hz / 2:
+  _check_rate(sample_rate)
+  high_hz = 0.45 * sample_rate if high_hz is None else high_hz
+  if not 0 < low_hz < high_hz < sample_rate / 2:
     raise InputError(f"need 0 < low_hz < high_hz < Nyquist, got {low_hz}, {high_hz}")
   if n_bands < 2:
     raise InputError(f"n_bands must be at least 2, got {n_bands}")
@@ -99,7 +99,7 @@ def _checked_band_range(sample_rate_hz: float, n_bands: int, low_hz: float,
 
 def subband_envelopes(
     audio: np.ndarray,
-    sample_rate_hz: int,
+    sample_rate: int,
     *,
     n_bands: int,
     low_hz: float,
@@ -114,7 +114,7 @@ def subband_envelopes(
 
   Args:
     audio: waveform `[samples]`.
-    sample_rate_hz: integer sample rate of `audio`.
+    sample_rate: integer sample rate of `audio`.
     n_bands: number of subbands (at least 2).
     low_hz, high_hz: centre frequencies of the lowest and highest subbands.
     envelope_rate_hz: target envelope sample rate (integer Hz).
@@ -124,9 +124,9 @@ def subband_envelopes(
     Envelopes `[n_bands, frames]` and their exact sample rate in Hz.
   """
   n_fft = scipy.fft.next_fast_len(audio.size)
-  frequency_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz)
+  frequency_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
   spectrum = np.fft.rfft(audio, n_fft)
-  ratio = fractions.Fraction(int(envelope_rate_hz), int(sample_rate_hz))
+  ratio = fractions.Fraction(int(envelope_rate_hz), int(sample_rate))
   # Doubling the positive frequencies and zeroing the negative ones gives the analytic signal.
   analytic_spectrum = np.zeros(n_fft, dtype=np.complex128)
   envelopes = []
@@ -134,7 +134,7 @@ def subband_envelopes(
     analytic_spectrum[: frequency_hz.size] = 2.0 * gain * spectrum
     envelope = np.abs(np.fft.ifft(analytic_spectrum)[: audio.size]) ** compression
     envelopes.append(scipy.signal.resample_poly(envelope, ratio.numerator, ratio.denominator))
-  return np.stack(envelopes), float(sample_rate_hz * ratio)
+  return np.stack(envelopes), float(sample_rate * ratio)
 
 
 def texture_statistics(
@@ -177,7 +177,7 @@ def texture_stats_distance(
     reference: np.ndarray,
     candidate: np.ndarray,
     *,
-    sample_rate_hz: int,
+    sample_rate: int,
     n_bands: int = 32,
     low_hz: float = 50.0,
     high_hz: float | None = None,
@@ -199,7 +199,7 @@ def texture_stats_distance(
 
   Args:
     reference, candidate: waveforms `[samples]`, at least 32 envelope samples long.
-    sample_rate_hz: integer sample rate of both.
+    sample_rate: integer sample rate of both.
     n_bands: number of subbands (at least 2).
     low_hz, high_hz: centre frequencies of the lowest and highest subbands;
       `high_hz` defaults to 0.9 * Nyquist.
@@ -213,8 +213,8 @@ def texture_stats_distance(
     {"total", "mean", "cv", "skew", "kurtosis", "correlation", "modulation"}:
     dimensionless distances in [0, 1].
   """
-  high_hz = _checked_band_range(sample_rate_hz, n_bands, low_hz, high_hz)
-  min_samples = int(np.ceil(_MIN_ENVELOPE_SAMPLES * sample_rate_hz / envelope_rate_hz))
+  high_hz = _checked_band_range(sample_rate, n_bands, low_hz, high_hz)
+  min_samples = int(np.ceil(_MIN_ENVELOPE_SAMPLES * sample_rate / envelope_rate_hz))
   what = f"{_MIN_ENVELOPE_SAMPLES} envelope samples"
   reference = _waveform(reference, "reference", min_samples, what)
   candidate = _waveform(candidate, "candidate", min_samples, what)
@@ -222,7 +222,7 @@ def texture_stats_distance(
   def statistics(audio):
     envelopes, rate_hz = subband_envelopes(
         audio,
-        sample_rate_hz,
+        sample_rate,
         n_bands=n_bands,
         low_hz=low_hz,
         high_hz=high_hz,
@@ -250,7 +250,7 @@ def erb_spectrum_distance(
     reference: np.ndarray,
     candidate: np.ndarray,
     *,
-    sample_rate_hz: int,
+    sample_rate: int,
     n_bands: int = 32,
     low_hz: float = 50.0,
     high_hz: float | None = None,
@@ -267,19 +267,19 @@ def erb_spectrum_distance(
 
   Args:
     reference, candidate: waveforms `[samples]`, any lengths of at least 64 samples.
-    sample_rate_hz: sample rate of both.
+    sample_rate: sample rate of both.
     n_bands, low_hz, high_hz: the ERB filterbank, as `texture_stats_distance`.
     floor_db: the floor, in dB relative to the loudest band of either sound.
 
   Returns:
     The mean over bands of |level_ref - level_cand| in dB.
   """
-  high_hz = _checked_band_range(sample_rate_hz, n_bands, low_hz, high_hz)
+  high_hz = _checked_band_range(sample_rate, n_bands, low_hz, high_hz)
   reference = _waveform(reference, "reference", 64, "64 samples")
   candidate = _waveform(candidate, "candidate", 64, "64 samples")
 
   def levels(audio):
-    frequency_hz = np.fft.rfftfreq(audio.size, 1.0 / sample_rate_hz)
+    frequency_hz = np.fft.rfftfreq(audio.size, 1.0 / sample_rate)
     power = np.abs(np.fft.rfft(audio)) ** 2 / audio.size**2  # mean power, whatever the length
     gains = erb_filterbank(frequency_hz, n_bands=n_bands, low_hz=low_hz, high_hz=high_hz) ** 2
     return 10.0 * np.log10(gains @ power + _EPS**2)
@@ -313,7 +313,7 @@ def gram_distance(
     reference: np.ndarray,
     candidate: np.ndarray,
     *,
-    sample_rate_hz: int,
+    sample_rate: int,
     seed: int = 1234,
     kernel_sizes: Sequence[int] = (3, 7),
     channels: int = 128,
@@ -332,14 +332,14 @@ def gram_distance(
   Args:
     reference, candidate: waveforms `[samples]` of at least `n_fft` samples
       and enough frames for the largest kernel.
-    sample_rate_hz: sample rate (checked only; the network is rate-agnostic).
+    sample_rate: sample rate (checked only; the network is rate-agnostic).
     seed, kernel_sizes, channels: the random network.
     n_fft, hop_length: STFT size and hop in samples.
 
   Returns:
     Mean over kernel sizes of ||G_ref - G_cand||_F / ||G_ref||_F (dimensionless).
   """
-  _check_rate(sample_rate_hz)
+  _check_rate(sample_rate)
   min_samples = max(n_fft, (max(kernel_sizes) - 1) * hop_length)
   what = f"one FFT frame and {max(kernel_sizes)} STFT frames"
   reference = log_magnitude(
@@ -364,11 +364,11 @@ def gram_distance(
 
 
 def mean_log_mel(
-    audio: np.ndarray, *, sample_rate_hz: int, n_mels: int, n_fft: int, hop_length: int
+    audio: np.ndarray, *, sample_rate: int, n_mels: int, n_fft: int, hop_length: int
 ) -> np.ndarray:
   """Time-averaged natural-log mel power spectrum, log(1e-6 + power), `[n_mels]`."""
   mel_power = librosa.feature.melspectrogram(
-      y=audio, sr=sample_rate_hz, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0
+      y=audio, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0
   )
   return np.log(1e-6 + mel_power).mean(axis=-1)
 
@@ -377,7 +377,7 @@ def log_mel_distance(
     reference: np.ndarray,
     candidate: np.ndarray,
     *,
-    sample_rate_hz: int,
+    sample_rate: int,
     n_mels: int = 64,
     n_fft: int = 1024,
     hop_length: int = 256,
@@ -390,17 +390,17 @@ def log_mel_distance(
 
   Args:
     reference, candidate: waveforms `[samples]`, at least `n_fft` samples each.
-    sample_rate_hz: sample rate of both.
+    sample_rate: sample rate of both.
     n_mels, n_fft, hop_length: mel spectrogram parameters (samples).
 
   Returns:
     The distance in dB.
   """
-  _check_rate(sample_rate_hz)
+  _check_rate(sample_rate)
   spectra = [
       mean_log_mel(
           _waveform(audio, name, n_fft, "one FFT frame"),
-          sample_rate_hz=sample_rate_hz,
+          sample_rate=sample_rate,
           n_mels=n_mels,
           n_fft=n_fft,
           hop_length=hop_length,
@@ -471,7 +471,7 @@ def copy_fraction(
     reference: np.ndarray,
     candidate: np.ndarray,
     *,
-    sample_rate_hz: int,
+    sample_rate: int,
     segment_s: float = 0.25,
     threshold: float = 0.9,
     min_rms: float = 1e-4,
@@ -494,7 +494,7 @@ def copy_fraction(
   Args:
     reference: waveform `[samples]`, at least one segment long.
     candidate: waveform `[samples]`, at least one segment long.
-    sample_rate_hz: sample rate of both.
+    sample_rate: sample rate of both.
     segment_s: segment length in seconds.
     threshold: correlation at or above which a segment is a copy.
     min_rms: RMS below which segments (and reference windows) are silent.
@@ -505,8 +505,8 @@ def copy_fraction(
     segment correlation (0 if none), "reference_fraction": as `fraction`, for
     the reference's own segments (0 if it has fewer than two)}.
   """
-  _check_rate(sample_rate_hz)
-  length = int(round(segment_s * sample_rate_hz))
+  _check_rate(sample_rate)
+  length = int(round(segment_s * sample_rate))
   if length < 2:
     raise InputError(f"segment_s={segment_s} is shorter than 2 samples")
   what = f"one segment of {segment_s} s"
@@ -536,7 +536,7 @@ def onset_correlation(
     content: np.ndarray,
     candidate: np.ndarray,
     *,
-    sample_rate_hz: int,
+    sample_rate: int,
     n_fft: int = 1024,
     hop_length: int = 256,
 ) -> float:
@@ -546,17 +546,17 @@ def onset_correlation(
 
   Args:
     content, candidate: waveforms `[samples]`, at least `n_fft` samples each.
-    sample_rate_hz: sample rate of both.
+    sample_rate: sample rate of both.
     n_fft, hop_length: STFT size and hop of the onset detector (samples).
 
   Returns:
     The correlation in [-1, 1]; 0 when either envelope is constant.
   """
-  _check_rate(sample_rate_hz)
+  _check_rate(sample_rate)
   envelopes = [
       librosa.onset.onset_strength(
           y=_waveform(audio, name, n_fft, "one FFT frame"),
-          sr=sample_rate_hz,
+          sr=sample_rate,
           n_fft=n_fft,
           hop_length=hop_length,
       )
@@ -571,7 +571,7 @@ def onset_correlation(
 def evaluate(
     candidate: np.ndarray,
     *,
-    sample_rate_hz: int,
+    sample_rate: int,
     style: np.ndarray | Sequence[np.ndarray] | None = None,
     content: np.ndarray | None = None,
     magnitude: np.ndarray | None = None,
@@ -582,7 +582,7 @@ def evaluate(
 
   Args:
     candidate: synthesized waveform `[samples]`.
-    sample_rate_hz: sample rate of all waveforms.
+    sample_rate: sample rate of all waveforms.
     style: style reference `[samples]`, or a list or tuple of them (multi-texture):
       statistics use their concatenation, copies are checked against each
       clip and the largest fraction is reported.
@@ -604,17 +604,17 @@ def evaluate(
     clips = list(style) if isinstance(style, list | tuple) else [style]
     if not clips:
       raise InputError("style is an empty list")
-    copies = [copy_fraction(c, candidate, sample_rate_hz=sample_rate_hz) for c in clips]
+    copies = [copy_fraction(c, candidate, sample_rate=sample_rate) for c in clips]
     reference = np.concatenate([np.asarray(c, dtype=np.float64) for c in clips])
     results["style"] = {
         "texture_stats": texture_stats_distance(
-            reference, candidate, sample_rate_hz=sample_rate_hz
+            reference, candidate, sample_rate=sample_rate
         ),
         "gram": gram_distance(
-            reference, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+            reference, candidate, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length
         ),
         "log_mel_db": log_mel_distance(
-            reference, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+            reference, candidate, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length
         ),
         "copy": {
             "fraction": max(c["fraction"] for c in copies),
@@ -626,10 +626,10 @@ def evaluate(
   if content is not None:
     results["content"] = {
         "onset_correlation": onset_correlation(
-            content, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+            content, candidate, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length
         ),
         "log_mel_db": log_mel_distance(
-            content, candidate, sample_rate_hz=sample_rate_hz, n_fft=n_fft, hop_length=hop_length
+            content, candidate, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length
         ),
     }
   if magnitude is not None:
@@ -653,7 +653,7 @@ def _steps(frames: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
   return t, flux_step, np.abs(left - right)
 
 
-def seam(audio: np.ndarray, *, sample_rate_hz: float, frame_s: float = 0.02,
+def seam(audio: np.ndarray, *, sample_rate: float, frame_s: float = 0.02,
          percentile: float = 95.0, at: Sequence[int] | None = None) -> dict | list[dict]:
   """How much the wrap of a loop (or each join `at`) stands out.
 
@@ -669,7 +669,7 @@ def seam(audio: np.ndarray, *, sample_rate_hz: float, frame_s: float = 0.02,
 
   Args:
     audio: a loop `[samples]`, at least 32 frames long.
-    sample_rate_hz: its sample rate.
+    sample_rate: its sample rate.
     at: sample indices of joins inside `audio` (e.g. `blocks.joins`), each a whole
       window from either end; None: the loop's wrap.
 
@@ -678,8 +678,8 @@ def seam(audio: np.ndarray, *, sample_rate_hz: float, frame_s: float = 0.02,
     seam by that measure); {"flux_rank", "level_rank"}: the share of interior steps
     below the join's, in [0, 1]. Given `at`, one such dict per join.
   """
-  _check_rate(sample_rate_hz)
-  n_fft = 1 << max(int(round(np.log2(frame_s * sample_rate_hz))), 4)
+  _check_rate(sample_rate)
+  n_fft = 1 << max(int(round(np.log2(frame_s * sample_rate))), 4)
   hop, r = n_fft // 4, 4
   y = _waveform(audio, "audio", 32 * n_fft, "32 frames")
   if not np.any(y):
@@ -715,7 +715,7 @@ def seam(audio: np.ndarray, *, sample_rate_hz: float, frame_s: float = 0.02,
   return out[0] if at is None else out
 
 
-def stereo_statistics(audio: np.ndarray, *, sample_rate_hz: float, n_bands: int = 16,
+def stereo_statistics(audio: np.ndarray, *, sample_rate: float, n_bands: int = 16,
                       low_hz: float = 50.0, n_fft: int = 1024, hop_length: int = 256) -> dict:
   """Per-ERB-band coherence and level difference of the two channels of `audio`.
 
@@ -736,8 +736,8 @@ def stereo_statistics(audio: np.ndarray, *, sample_rate_hz: float, n_bands: int 
     raise InputError(f"stereo audio must be [2, samples], got shape {y.shape}")
   left, right = (_waveform(c, name, 32 * hop_length + n_fft, "32 frames")
                  for c, name in zip(y, ("left channel", "right channel"), strict=True))
-  high_hz = _checked_band_range(sample_rate_hz, n_bands, low_hz, None)
-  gains = erb_filterbank(np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz), n_bands=n_bands,
+  high_hz = _checked_band_range(sample_rate, n_bands, low_hz, None)
+  gains = erb_filterbank(np.fft.rfftfreq(n_fft, 1.0 / sample_rate), n_bands=n_bands,
                          low_hz=low_hz, high_hz=high_hz) ** 2
   spec_l, spec_r = (librosa.stft(c, n_fft=n_fft, hop_length=hop_length) for c in (left, right))
   cross = gains @ np.sum(spec_l * np.conj(spec_r), axis=1)

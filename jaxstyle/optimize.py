@@ -98,13 +98,13 @@ class Result:
     history: per iteration (0 = the start), lists of `iteration`, `seconds`
       (since the first step started), `total` and each `aux` term.
     stop_reason: why it stopped before `iterations`, or None.
-    compile_seconds: time to compile `init` and `step` (near 0 from the cache).
+    compile_s: time to compile `init` and `step` (near 0 from the cache).
   """
 
   x: jnp.ndarray
   history: dict[str, list[float]]
   stop_reason: str | None
-  compile_seconds: float
+  compile_s: float
 
 
 class Tracker:
@@ -205,7 +205,7 @@ def minimize(
   init = solver.init.lower(x0, *args).compile()
   state, value, aux = init(x0, *args)
   step = solver.step.lower(x0, state, *args).compile()
-  compile_seconds = time.perf_counter() - start
+  compile_s = time.perf_counter() - start
 
   track = Tracker(np.reshape(value, 1), {k: np.reshape(v, 1) for k, v in aux.items()},
                   iterations=iterations, log_every=log_every,
@@ -219,7 +219,7 @@ def minimize(
     if track.update(i, np.reshape(value, 1), {k: np.reshape(v, 1) for k, v in aux.items()},
                     np.array([finite]))[0]:
       best_x = x
-  return Result(best_x, track.histories[0], track.stop_reasons[0], compile_seconds)
+  return Result(best_x, track.histories[0], track.stop_reasons[0], compile_s)
 
 
 def stalled(best_value: float, value: float, tolerance: float) -> bool:

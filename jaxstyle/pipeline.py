@@ -93,25 +93,25 @@ def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synt
   wave, convergence = representation.render(result, c, length=inputs.n_samples, seed=seed)
   if stereo_pair is not None:
     other, _ = representation.render(stereo_pair[0], c, length=inputs.n_samples, seed=seed + 1)
-    wave = stereo.mix(wave, other, stereo_pair[1], sample_rate_hz=c.sample_rate, n_fft=c.n_fft,
+    wave = stereo.mix(wave, other, stereo_pair[1], sample_rate=c.sample_rate, n_fft=c.n_fft,
                       hop_length=c.hop_length, circular=c.loop)
   phase_s = time.perf_counter() - t0
   logging.info("phase reconstruction: %d iterations, spectral convergence %.4f, %.1fs",
                c.phase_iterations, convergence, phase_s)
   t1 = time.perf_counter()
   channels = [wave] if wave.ndim == 1 else list(wave)
-  quality = metrics.evaluate(channels[0], sample_rate_hz=c.sample_rate, style=inputs.styles,
+  quality = metrics.evaluate(channels[0], sample_rate=c.sample_rate, style=inputs.styles,
                              content=inputs.content, n_fft=c.n_fft, hop_length=c.hop_length)
   quality["spectral_convergence"] = convergence
   if c.loop:
-    quality["seam"] = metrics.seam(channels[0], sample_rate_hz=c.sample_rate)
+    quality["seam"] = metrics.seam(channels[0], sample_rate=c.sample_rate)
   if stereo_pair is not None:
-    quality["right"] = metrics.evaluate(channels[1], sample_rate_hz=c.sample_rate,
+    quality["right"] = metrics.evaluate(channels[1], sample_rate=c.sample_rate,
                                         style=inputs.styles, n_fft=c.n_fft,
                                         hop_length=c.hop_length)["style"]
-    quality["stereo"] = stereo.compare(wave, stereo_pair[1], sample_rate_hz=c.sample_rate)
+    quality["stereo"] = stereo.compare(wave, stereo_pair[1], sample_rate=c.sample_rate)
     if c.loop:
-      quality["seam_right"] = metrics.seam(channels[1], sample_rate_hz=c.sample_rate)
+      quality["seam_right"] = metrics.seam(channels[1], sample_rate=c.sample_rate)
   logging.info("quality measures (%.1fs): %s", time.perf_counter() - t1, json.dumps(quality))
 
   record = _record(c, inputs, name=name, seed=seed, channels=len(channels), output=output,
@@ -178,7 +178,7 @@ def run(
                            duration_s=duration_s, offset_s=offset_s, clip_s=clip_s)
   if inputs.long and channels == 2:
     raise InputError(f"--channels=2 makes stereo textures up to config.block_s "
-                     f"({c.block_s:g} s) long; ask for a shorter --duration")
+                     f"({c.block_s:g} s) long; ask for a shorter --duration_s")
   inputs_lib.log(inputs, c)
   if inputs.long:
     return _run_long(c, inputs, name=name or inputs.name(), seed=seed, output_dir=output_dir,
@@ -192,12 +192,12 @@ def run(
         [batch_lib.Job(c, inputs.style_specs, None, seed + k) for k in range(2)],
         n_frames=inputs.n_frames, n_samples=inputs.n_samples,
         variables=inputs_lib.variables(c, inputs))
-    stereo_pair = (partner, stereo.target(clips, sample_rate_hz=c.sample_rate))
+    stereo_pair = (partner, stereo.target(clips, sample_rate=c.sample_rate))
   else:
     result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
                                   n_frames=inputs.n_frames, n_samples=inputs.n_samples, seed=seed,
                                   variables=inputs_lib.variables(c, inputs))
-  seconds = {"compile": result.compile_seconds, "synthesis": time.perf_counter() - t0,
+  seconds = {"compile": result.compile_s, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
                 seconds=seconds, output=output, stereo_pair=stereo_pair, extra=extra)
@@ -242,7 +242,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
                    sum(x["samples"] for x in per_block) / c.sample_rate,
                    time.perf_counter() - t0)
     synthesis_s = time.perf_counter() - t0
-    kw = dict(sample_rate_hz=c.sample_rate, style=inputs.styles, n_fft=c.n_fft,
+    kw = dict(sample_rate=c.sample_rate, style=inputs.styles, n_fft=c.n_fft,
               hop_length=c.hop_length)
     quality = metrics.evaluate(listener.first_minute(), **kw)
     quality["last_minute"] = metrics.evaluate(listener.last_minute(), **kw)["style"]
@@ -254,7 +254,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
                  quality["joins"]["count"], quality["joins"]["max"])
     record = _record(c, inputs, name=name, seed=seed, channels=1, output=output,
                      history=first.history, stop_reason=first.stop_reason, quality=quality,
-                     seconds={"compile": first.compile_seconds, "synthesis": synthesis_s,
+                     seconds={"compile": first.compile_s, "synthesis": synthesis_s,
                               "total": time.perf_counter() - start},
                      extra={"blocks": per_block, **(extra or {})})
     _plot(tmp["png"], inputs, first, c, title="result: the first block")
@@ -318,7 +318,7 @@ def run_batch(
                                   strict=True)]
     if len(targets) > 1 and content_path is None and duration_s is None:
       logging.info("batch_styles: style clips of %s s; every output is %.2f s, the shortest "
-                   "(--duration sets another length)",
+                   "(--duration_s sets another length)",
                    ", ".join(f"{y.size / c.sample_rate:.2f}" for y in inputs.styles),
                    inputs.n_samples / c.sample_rate)
   if name is None:
@@ -338,7 +338,7 @@ def run_batch(
       jobs, n_frames=inputs.n_frames, n_samples=inputs.n_samples, mesh=batch_lib.local_mesh(),
       variables=inputs_lib.variables(c, inputs))
   # In the records: compile and synthesis of the whole batch; total: this job's share.
-  seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
+  seconds = {"compile": results[0].compile_s, "synthesis": time.perf_counter() - t0,
              "jobs": len(jobs), "total": (time.perf_counter() - start) / len(jobs)}
   return [finish(c, target, result, name=job_name, seed=job.seed, output_dir=output_dir,
                   seconds=seconds, output=output)

@@ -252,14 +252,14 @@ def harness_markdown(report: Mapping, *, command: str) -> str:
   return "\n".join(lines) + "\n"
 
 
-def harness(report: Mapping, output_dir: str, *, command: str, sample_rate_hz: int) -> None:
+def harness(report: Mapping, output_dir: str, *, command: str, sample_rate: int) -> None:
   """Writes `report.json`, `report.md`, `grid.png` (style | textures, a row per recording)
   and each texture as `RECORDING/METHOD.wav`, every file atomically."""
   display = config_lib.base()
-  display.sample_rate = sample_rate_hz
+  display.sample_rate = sample_rate
   for name, sounds in report["audio"].items():
     for method, y in sounds.items():
-      outputs.audio(os.path.join(output_dir, name, f"{method}.wav"), y, sample_rate=sample_rate_hz)
+      outputs.audio(os.path.join(output_dir, name, f"{method}.wav"), y, sample_rate=sample_rate)
   panels = [(f"{name}: {method}", representation.analyze(y, display), display)
             for name, sounds in report["audio"].items() for method, y in sounds.items()]
   columns = len(next(iter(report["audio"].values())))

@@ -39,7 +39,7 @@ def _maps(sample_rate: int, n_fft: int, bins_per_octave: int,
           n_bins: int) -> tuple[np.ndarray, np.ndarray]:
   """The `cqt_map` matrix `[n_fft // 2 + 1, bins]` and its pseudo-inverse, built once per
   set of arguments (read-only)."""
-  fmap = np.asarray(cqt.log_frequency_map(sample_rate_hz=sample_rate, n_fft=n_fft,
+  fmap = np.asarray(cqt.log_frequency_map(sample_rate=sample_rate, n_fft=n_fft,
                                           bins_per_octave=bins_per_octave, n_bins=n_bins))
   inverse = np.asarray(cqt.log_frequency_inverse(fmap))
   for m in (fmap, inverse):
@@ -56,7 +56,7 @@ def bin_frequencies_hz(c: ml_collections.ConfigDict) -> np.ndarray:
   if c.spectrogram == "stft":
     return np.fft.rfftfreq(c.n_fft, 1.0 / c.sample_rate)
   if c.spectrogram == "cqt_map":
-    return cqt.log_frequency_centres_hz(sample_rate_hz=c.sample_rate, n_fft=c.n_fft,
+    return cqt.log_frequency_centres_hz(sample_rate=c.sample_rate, n_fft=c.n_fft,
                                         bins_per_octave=c.cqt_bins_per_octave, n_bins=c.cqt_bins)
   return cqt.cqt_frequencies_hz(n_bins=c.cqt_bins, bins_per_octave=c.cqt_bins_per_octave)
 
@@ -64,7 +64,7 @@ def bin_frequencies_hz(c: ml_collections.ConfigDict) -> np.ndarray:
 def analyze(y: np.ndarray, c: ml_collections.ConfigDict) -> np.ndarray:
   """Waveform `[samples]` -> network-scale spectrogram `[time, bins]`."""
   if c.spectrogram == "cqt":
-    mag = cqt.cqt_magnitude(y, sample_rate_hz=c.sample_rate, hop_length=c.hop_length,
+    mag = cqt.cqt_magnitude(y, sample_rate=c.sample_rate, hop_length=c.hop_length,
                             n_bins=c.cqt_bins, bins_per_octave=c.cqt_bins_per_octave)
     return np.asarray(spectral.compress(mag, log_max=c.log_max))
   mag = spectral.magnitude(spectral.stft(y, n_fft=c.n_fft, hop_length=c.hop_length))
@@ -112,7 +112,7 @@ def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict, *, length: int,
     raise ValueError(f"a loop of {len(spec)} frames is {c.hop_length * len(spec)} samples, "
                      f"not {length}")
   if c.spectrogram == "cqt":
-    kw = dict(sample_rate_hz=c.sample_rate, hop_length=c.hop_length, n_bins=c.cqt_bins,
+    kw = dict(sample_rate=c.sample_rate, hop_length=c.hop_length, n_bins=c.cqt_bins,
               bins_per_octave=c.cqt_bins_per_octave)
     audio = cqt.cqt_inverse(mag, n_iter=max(c.phase_iterations, 1), length=length, seed=seed,
                             **kw)

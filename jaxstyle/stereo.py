@@ -39,23 +39,23 @@ def diffuse_coherence(frequency_hz: np.ndarray, spacing_m: float = DIFFUSE_SPACI
   return np.abs(np.sinc(kd / np.pi))
 
 
-def statistics(y: np.ndarray, *, sample_rate_hz: int) -> dict:
+def statistics(y: np.ndarray, *, sample_rate: int) -> dict:
   """`metrics.stereo_statistics` of `[2, samples]` in this module's `BANDS`."""
-  return metrics.stereo_statistics(y, sample_rate_hz=sample_rate_hz, n_bands=BANDS,
+  return metrics.stereo_statistics(y, sample_rate=sample_rate, n_bands=BANDS,
                                    low_hz=LOW_HZ)
 
 
-def compare(y: np.ndarray, stats: dict, *, sample_rate_hz: int) -> dict:
+def compare(y: np.ndarray, stats: dict, *, sample_rate: int) -> dict:
   """How closely a stereo texture `[2, samples]` follows `stats` (as from `target`):
   {"target", "measured", "coherence_error", "level_db_error"}, the errors the mean
   absolute differences over the bands."""
-  measured = statistics(y, sample_rate_hz=sample_rate_hz)
+  measured = statistics(y, sample_rate=sample_rate)
   return {"target": stats, "measured": measured,
           **{f"{k}_error": float(np.mean(np.abs(np.subtract(measured[k], stats[k]))))
              for k in ("coherence", "level_db")}}
 
 
-def target(styles: Sequence[np.ndarray], *, sample_rate_hz: int) -> dict:
+def target(styles: Sequence[np.ndarray], *, sample_rate: int) -> dict:
   """The statistics a stereo texture follows: the mean `metrics.stereo_statistics` of the
   stereo clips among `styles` (`[channels, samples]` each), else a diffuse field
   (`diffuse_coherence`, no level difference).
@@ -63,10 +63,10 @@ def target(styles: Sequence[np.ndarray], *, sample_rate_hz: int) -> dict:
   Returns:
     {"centre_hz", "coherence", "level_db", "source": "style" or "diffuse"}.
   """
-  stats = [statistics(s, sample_rate_hz=sample_rate_hz) for s in styles
+  stats = [statistics(s, sample_rate=sample_rate) for s in styles
            if s.ndim == 2 and len(s) == 2]
   if not stats:
-    centres, _ = metrics.erb_centres(n_bands=BANDS, low_hz=LOW_HZ, high_hz=0.45 * sample_rate_hz)
+    centres, _ = metrics.erb_centres(n_bands=BANDS, low_hz=LOW_HZ, high_hz=0.45 * sample_rate)
     return {"centre_hz": centres.tolist(), "coherence": diffuse_coherence(centres).tolist(),
             "level_db": [0.0] * BANDS, "source": "diffuse"}
   mean = {k: np.mean([s[k] for s in stats], axis=0).tolist()
@@ -74,7 +74,7 @@ def target(styles: Sequence[np.ndarray], *, sample_rate_hz: int) -> dict:
   return {**mean, "source": "style"}
 
 
-def mix(a: np.ndarray, b: np.ndarray, stats: dict, *, sample_rate_hz: int, n_fft: int,
+def mix(a: np.ndarray, b: np.ndarray, stats: dict, *, sample_rate: int, n_fft: int,
         hop_length: int, circular: bool = False) -> np.ndarray:
   """Two independent textures `[samples]` -> a stereo texture `[2, samples]` with the
   coherence and level difference per band of `stats` (as from `target`), mixed in the
@@ -84,7 +84,7 @@ def mix(a: np.ndarray, b: np.ndarray, stats: dict, *, sample_rate_hz: int, n_fft
     raise InputError(f"mix needs two mono textures of one length, got {a.shape} and {b.shape}")
   b = b * np.sqrt(np.mean(np.square(a, dtype=np.float64)) /
                   max(np.mean(np.square(b, dtype=np.float64)), 1e-30))
-  erb = metrics.hz_to_erb_number(np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz))
+  erb = metrics.hz_to_erb_number(np.fft.rfftfreq(n_fft, 1.0 / sample_rate))
   centres = metrics.hz_to_erb_number(np.asarray(stats["centre_hz"]))
   r = np.clip(np.interp(erb, centres, stats["coherence"]), 0.0, 1.0)
   gain = 10 ** (np.interp(erb, centres, stats["level_db"]) / 40)

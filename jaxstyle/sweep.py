@@ -101,7 +101,7 @@ def run_points(points: Sequence[grid.Point], *, output_dir: str, resume: bool = 
          for p, inputs in batch], n_frames=inputs.n_frames, n_samples=inputs.n_samples,
         mesh=mesh, variables=inputs_lib.variables(first.config, inputs))
     # Compile and synthesis of the whole batch; total: each point's share.
-    seconds = {"compile": results[0].compile_seconds, "synthesis": time.perf_counter() - t0,
+    seconds = {"compile": results[0].compile_s, "synthesis": time.perf_counter() - t0,
                "jobs": len(batch), "total": (time.perf_counter() - t0) / len(batch)}
     for (p, inputs), result in zip(batch, results, strict=True):
       pipeline.finish(p.config, inputs, result, name=p.name, seed=p.seed, output_dir=output_dir,

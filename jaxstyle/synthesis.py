@@ -40,16 +40,16 @@ class Result:
   spectrogram: np.ndarray
   history: dict[str, list[float]]
   stop_reason: str | None
-  compile_seconds: float
+  compile_s: float
   waveform: np.ndarray | None = None
 
 
 def result(f: objective.Form, x: jnp.ndarray, history: dict[str, list[float]],
-           stop_reason: str | None, compile_seconds: float) -> Result:
+           stop_reason: str | None, compile_s: float) -> Result:
   """The `Result` of a solved variable `x` of form `f`."""
   spec = np.asarray(objective.to_spectrogram(x, f))
   waveform = np.asarray(x) if f.domain == "waveform" else None
-  return Result(spec, history, stop_reason, compile_seconds, waveform)
+  return Result(spec, history, stop_reason, compile_s, waveform)
 
 
 class Problem(NamedTuple):
@@ -246,4 +246,4 @@ def synthesize(
   solver = optimize.lbfgs(p.fun, solver=c.solver, history_size=c.history_size)
   res = optimize.minimize(solver, p.x0, *p.args, iterations=c.iterations, log_every=c.log_every,
                           stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance)
-  return result(p.form, res.x, res.history, res.stop_reason, res.compile_seconds)
+  return result(p.form, res.x, res.history, res.stop_reason, res.compile_s)

@@ -120,11 +120,11 @@ def _read_csv(data_dir: str) -> list[dict]:
 
 
 def load_dataset(data_dir: str, c: ml_collections.ConfigDict, *, val_fold: int = 1,
-                 clip_seconds: float = 5.0) -> tuple[Dataset, Dataset]:
+                 clip_s: float = 5.0) -> tuple[Dataset, Dataset]:
   """Reads an ESC-50-layout dataset as network inputs of the config's front-end and net.
 
   The csv and the audio files are checked before any clip is loaded. Each clip is
-  loaded at `c.sample_rate`, cut or zero-padded to `clip_seconds`, turned into a
+  loaded at `c.sample_rate`, cut or zero-padded to `clip_s`, turned into a
   network-scale spectrogram `[time, freq]` (`spectral.spectrogram`), then into the
   input of `c.net.orientation` (`nets.net_input`).
 
@@ -132,7 +132,7 @@ def load_dataset(data_dir: str, c: ml_collections.ConfigDict, *, val_fold: int =
     data_dir: dataset in the ESC-50 layout (see the module docstring).
     c: jaxstyle config (front-end and `net.orientation`).
     val_fold: the fold held out for validation; all other folds are for training.
-    clip_seconds: clip length.
+    clip_s: clip length.
 
   Returns:
     `(training, validation)` datasets; both have every class name.
@@ -153,7 +153,7 @@ def load_dataset(data_dir: str, c: ml_collections.ConfigDict, *, val_fold: int =
   if missing:
     raise InputError(f"{len(missing)} of the {len(paths)} audio files listed in {csv_path} "
                      f"are missing, e.g. {missing[0]}")
-  n_samples = int(round(clip_seconds * c.sample_rate))
+  n_samples = int(round(clip_s * c.sample_rate))
   spec_fn = jax.jit(functools.partial(spectral.spectrogram, n_fft=c.n_fft,
                                       hop_length=c.hop_length, log_max=c.log_max))
   inputs = []
@@ -170,9 +170,9 @@ def load_dataset(data_dir: str, c: ml_collections.ConfigDict, *, val_fold: int =
           Dataset(inputs[is_val], labels[is_val], classes))
 
 
-def _spectrogram_shape(c: ml_collections.ConfigDict, clip_seconds: float) -> tuple[int, int]:
-  """`(n_frames, n_freq)` of a clip of `clip_seconds`."""
-  n_frames = spectral.num_frames(int(round(clip_seconds * c.sample_rate)),
+def _spectrogram_shape(c: ml_collections.ConfigDict, clip_s: float) -> tuple[int, int]:
+  """`(n_frames, n_freq)` of a clip of `clip_s`."""
+  n_frames = spectral.num_frames(int(round(clip_s * c.sample_rate)),
                                  hop_length=c.hop_length, n_fft=c.n_fft)
   return n_frames, c.n_fft // 2 + 1
 
@@ -187,7 +187,7 @@ def train(
     learning_rate: float = 1e-3,
     seed: int = 0,
     val_fold: int = 1,
-    clip_seconds: float = 5.0,
+    clip_s: float = 5.0,
 ) -> dict:
   """Pretrains the config's network as a classifier and writes its checkpoint.
 
@@ -206,7 +206,7 @@ def train(
     learning_rate: Adam's step size.
     seed: seed of the initial weights and of the shuffling.
     val_fold: the fold held out for validation; all other folds are trained on.
-    clip_seconds: every clip is cut or zero-padded to this length.
+    clip_s: every clip is cut or zero-padded to this length.
 
   Returns:
     `{"history": {"train_loss", "train_accuracy", "val_accuracy", "seconds"}` (lists,
@@ -215,19 +215,19 @@ def train(
   """
   config_lib.check(c)
   for key, value in {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-                     "clip_seconds": clip_seconds}.items():
+                     "clip_s": clip_s}.items():
     if not value > 0:
       raise InputError(f"{key} must be positive, got {value!r}")
-  if clip_seconds * c.sample_rate < c.n_fft:
-    raise InputError(f"clip_seconds={clip_seconds} is shorter than one frame "
+  if clip_s * c.sample_rate < c.n_fft:
+    raise InputError(f"clip_s={clip_s} is shorter than one frame "
                      f"(n_fft={c.n_fft} samples at {c.sample_rate} Hz)")
-  n_frames, n_freq = _spectrogram_shape(c, clip_seconds)
+  n_frames, n_freq = _spectrogram_shape(c, clip_s)
   spatial, _ = nets.input_layout(c.net.orientation, n_frames, n_freq)
   if min(spatial) < 2**c.net.stacks:
     raise InputError(f"inputs of spatial shape {spatial} are too small for net.stacks="
                      f"{c.net.stacks} halving poolings (need {2**c.net.stacks} per axis); "
                      "use longer clips or fewer stacks")
-  train_set, val_set = load_dataset(data_dir, c, val_fold=val_fold, clip_seconds=clip_seconds)
+  train_set, val_set = load_dataset(data_dir, c, val_fold=val_fold, clip_s=clip_s)
   x_train, y_train = train_set.inputs, train_set.labels
   x_val, y_val = val_set.inputs, val_set.labels
   classes = train_set.classes
@@ -289,7 +289,7 @@ def train(
   features = {"params": params["features"], "batch_stats": batch_stats["features"]}
   checkpoint.save(output_path, features, c, n_frames=n_frames, n_freq=n_freq, training={
       "data_dir": os.path.abspath(data_dir), "classes": classes, "val_fold": val_fold,
-      "clip_seconds": clip_seconds, "epochs": epochs, "batch_size": batch_size,
+      "clip_s": clip_s, "epochs": epochs, "batch_size": batch_size,
       "learning_rate": learning_rate, "seed": seed, "val_accuracy": history["val_accuracy"][-1]})
   logging.info("wrote %s (validation accuracy %.3f)", output_path, history["val_accuracy"][-1])
   return {"history": history, "val_accuracy": history["val_accuracy"][-1],

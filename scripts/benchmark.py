@@ -91,7 +91,7 @@ def main(argv):
     print(benchmark_synthesis.solver_table(out))
     return
   if FLAGS.child == "sweep":
-    sizes = dict(jobs=4, iterations=5, seconds=1.0) if FLAGS.quick else {}
+    sizes = dict(jobs=4, iterations=5, duration_s=1.0) if FLAGS.quick else {}
     print("RESULT " + json.dumps(benchmark_synthesis.sweep_throughput(**sizes)))
     return
   if FLAGS.child:
@@ -108,7 +108,7 @@ def main(argv):
                         child=child, torch=torch, peer=FLAGS.peer,
                         peer_settings=[s for s in settings if not (FLAGS.quick and s in "ABC")])
   out["breakdown"] = benchmark.breakdown("D" if FLAGS.quick else "A")
-  sizes = dict(jobs=4, channels=128, iterations=5, seconds=1.0) if FLAGS.quick else {}
+  sizes = dict(jobs=4, channels=128, iterations=5, duration_s=1.0) if FLAGS.quick else {}
   out["batch"] = benchmark_synthesis.batch_throughput(**sizes)
   out["sweep"] = benchmark.child_result(
       [sys.executable, __file__, "--child=sweep", f"--quick={FLAGS.quick}",

@@ -42,7 +42,7 @@ def _run() -> None:
   load = lambda p: audio.check(audio.load(p, sample_rate=FLAGS.sample_rate), name=p,  # noqa: E731
                                n_fft=FLAGS.n_fft)
   result = metrics.evaluate(
-      load(FLAGS.candidate), sample_rate_hz=FLAGS.sample_rate,
+      load(FLAGS.candidate), sample_rate=FLAGS.sample_rate,
       style=[load(p) for p in FLAGS.reference] or None,
       content=load(FLAGS.content) if FLAGS.content else None,
       n_fft=FLAGS.n_fft, hop_length=FLAGS.hop_length)

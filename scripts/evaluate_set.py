@@ -5,7 +5,7 @@
       --compare=configs/texture.py:spectrum_weight=0 --output_dir=out/q
 
 For each recording of --textures (default ../shared/textures beside the clone): a
---seconds style excerpt from its first half and a held-out one from its second half;
+--excerpt_s style excerpt from its first half and a held-out one from its second half;
 a texture of each method from the style excerpt; scores against both excerpts
 (jaxstyle/evaluation.py). Baselines in the same run: the held-out excerpt itself,
 noise shaped to the style's spectrum, and a 100 ms chunk shuffle of the style.
@@ -35,9 +35,9 @@ flags.DEFINE_multi_string("compare", [], "Another config scored in the same run,
                           "spectrum_weight=0 (one row per objective piece).")
 flags.DEFINE_string("textures", os.path.join(ROOT, "..", "shared", "textures"),
                     "Directory of texture recordings (wav, flac, ogg, mp3), each at least "
-                    "twice --seconds long (default: ../shared/textures beside the clone).")
+                    "twice --excerpt_s long (default: ../shared/textures beside the clone).")
 flags.DEFINE_string("output_dir", "out/quality", "Where the report, figure and WAVs go.")
-flags.DEFINE_float("seconds", 4.0, "Length of the style excerpt, held-out excerpt and textures.")
+flags.DEFINE_float("excerpt_s", 4.0, "Length of the style excerpt, held-out excerpt and textures.")
 flags.DEFINE_integer("limit", 0, "Use only the first N recordings (0: all).", lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Seed of every method's noise.")
 cli.define_compilation_cache()
@@ -57,14 +57,14 @@ def _run() -> None:
   if len(rates) > 1:
     raise InputError(f"all configs need one sample_rate, got {sorted(rates)}")
   rate = rates.pop()
-  if not FLAGS.seconds > 0:
-    raise InputError(f"--seconds must be positive, got {FLAGS.seconds}")
+  if not FLAGS.excerpt_s > 0:
+    raise InputError(f"--excerpt_s must be positive, got {FLAGS.excerpt_s}")
   paths = evaluation.recordings(FLAGS.textures)[: FLAGS.limit or None]
-  methods = evaluation.baselines(sample_rate_hz=rate, seed=FLAGS.seed) + [
+  methods = evaluation.baselines(sample_rate=rate, seed=FLAGS.seed) + [
       evaluation.config_method(n, c, seed=FLAGS.seed) for n, c in configs]
-  report = evaluation.run(paths, methods, sample_rate_hz=rate, seconds=FLAGS.seconds)
+  report = evaluation.run(paths, methods, sample_rate=rate, excerpt_s=FLAGS.excerpt_s)
   command = " ".join(["python", *sys.argv])
-  reports.harness(report, FLAGS.output_dir, command=command, sample_rate_hz=rate)
+  reports.harness(report, FLAGS.output_dir, command=command, sample_rate=rate)
   logging.info("wrote %s", os.path.join(FLAGS.output_dir, "report.md"))
   print(reports.harness_markdown(report, command=command))
 

@@ -1,6 +1,6 @@
 """Long outputs: peak memory, seconds per output minute and quality against the length.
 
-  python scripts/long_outputs.py --style=../shared/textures/fire.mp3 --durations=60,300,600
+  python scripts/long_outputs.py --style=../shared/textures/fire.mp3 --durations_s=60,300,600
 
 Runs `scripts/texture.py` once per duration, each in its own process (so each peak
 resident memory is its own), from the first `--clip_s` seconds of the style, plus one
@@ -29,7 +29,7 @@ from jaxstyle import metrics
 
 _STYLE = flags.DEFINE_string("style", None, "The style audio file.", required=True)
 _CLIP_S = flags.DEFINE_float("clip_s", 5.0, "Seconds of the style file used.")
-_DURATIONS = flags.DEFINE_list("durations", ["60", "300", "600"],
+_DURATIONS = flags.DEFINE_list("durations_s", ["60", "300", "600"],
                                "Output lengths in seconds, one run each.")
 _CONFIG = flags.DEFINE_string("config", None, "A config file (default: scripts/texture.py's).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "out/long", "Where the runs' files go.")
@@ -41,7 +41,7 @@ TEXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "texture.py")
 
 def _run(duration_s: float, name: str) -> dict:
   args = [sys.executable, TEXTURE, f"--style={_STYLE.value}", f"--clip_s={_CLIP_S.value}",
-          f"--duration={duration_s:g}", f"--output_dir={_OUTPUT_DIR.value}", f"--name={name}"]
+          f"--duration_s={duration_s:g}", f"--output_dir={_OUTPUT_DIR.value}", f"--name={name}"]
   if _CONFIG.value:
     args.append(f"--config={_CONFIG.value}")
   print(" ".join(args), flush=True)
@@ -60,7 +60,7 @@ def _random_places(name: str, joins: list[float]) -> list[dict]:
   while len(places) < _PLACES.value:
     at = int(rng.integers(w, y.size - w))
     if all(abs(at / rate - j) >= CONTEXT_S for j in joins):
-      places.append(metrics.seam(y[at - w:at + w], sample_rate_hz=rate, at=[w])[0])
+      places.append(metrics.seam(y[at - w:at + w], sample_rate=rate, at=[w])[0])
   return places
 
 

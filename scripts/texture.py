@@ -1,7 +1,7 @@
 """Audio texture synthesis: a new sound with the statistics of the style clip(s).
 
   python scripts/texture.py                              # built-in example sound
-  python scripts/texture.py --style=rain.wav --duration=15 --output_dir=out
+  python scripts/texture.py --style=rain.wav --duration_s=15 --output_dir=out
   python scripts/texture.py --config=configs/huzaifah2019.py --style=a.wav,b.wav
 
 Writes OUTPUT_DIR/NAME.wav, NAME.png (spectrograms and loss curve) and NAME.json

@@ -33,7 +33,7 @@ flags.DEFINE_integer("batch_size", 20, "Clips per training step.")
 flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
 flags.DEFINE_integer("seed", 0, "Seed of the initial weights and of the shuffling.")
 flags.DEFINE_integer("val_fold", 1, "Fold held out for validation; the others are trained on.")
-flags.DEFINE_float("clip_seconds", 5.0, "Every clip is cut or zero-padded to this length.")
+flags.DEFINE_float("clip_s", 5.0, "Every clip is cut or zero-padded to this length.")
 FLAGS = flags.FLAGS
 
 
@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
   return cli.guarded(lambda: train.train(
       FLAGS.config, data_dir=FLAGS.data_dir, output_path=FLAGS.output, epochs=FLAGS.epochs,
       batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
-      val_fold=FLAGS.val_fold, clip_seconds=FLAGS.clip_seconds))
+      val_fold=FLAGS.val_fold, clip_s=FLAGS.clip_s))
 
 
 def run() -> None:

@@ -28,9 +28,9 @@ def spec_of(y: np.ndarray, c) -> np.ndarray:
 
 @pytest.fixture
 def texture_clip():
-  return examples.birds_and_rain(seconds=1.0, sample_rate=SR, seed=1)
+  return examples.birds_and_rain(duration_s=1.0, sample_rate=SR, seed=1)
 
 
 @pytest.fixture
 def tone_clip():
-  return examples.tones(seconds=1.0, sample_rate=SR, seed=2)
+  return examples.tones(duration_s=1.0, sample_rate=SR, seed=2)

@@ -15,25 +15,25 @@ SR = 22050
 
 
 def test_texture_is_deterministic_and_nearer_the_style_than_noise(tiny, texture_clip):
-  a = jaxstyle.texture(texture_clip, tiny, seconds=0.5, seed=3)
-  b = jaxstyle.texture(texture_clip, tiny, seconds=0.5, seed=3)
+  a = jaxstyle.texture(texture_clip, tiny, duration_s=0.5, seed=3)
+  b = jaxstyle.texture(texture_clip, tiny, duration_s=0.5, seed=3)
   np.testing.assert_array_equal(a, b)
   assert a.shape == (SR // 2,)
   noise = np.random.default_rng(0).standard_normal(a.size).astype(np.float32)
-  mel = lambda y: metrics.log_mel_distance(texture_clip, y, sample_rate_hz=SR)  # noqa: E731
+  mel = lambda y: metrics.log_mel_distance(texture_clip, y, sample_rate=SR)  # noqa: E731
   assert mel(a) < mel(noise)
 
 
 def test_a_texture_longer_than_a_block_is_made_in_blocks(tiny, texture_clip):
   tiny.block_s, tiny.iterations = 2.5, 5
-  y = jaxstyle.texture(texture_clip, tiny, seconds=3.0, seed=2)
+  y = jaxstyle.texture(texture_clip, tiny, duration_s=3.0, seed=2)
   spec = jaxstyle.spectrogram(texture_clip, tiny)
   parts = list(blocks.synthesize(tiny, style=[spec], n_samples=3 * SR, seed=2))
   assert len(parts) == blocks.plan(tiny, 3 * SR).n_blocks > 1
   np.testing.assert_array_equal(y, np.concatenate([b.audio for b in parts]))
   tiny.domain = "waveform"
   with pytest.raises(jaxstyle.InputError, match="made in blocks, which need"):
-    jaxstyle.texture(texture_clip, tiny, seconds=3.0)
+    jaxstyle.texture(texture_clip, tiny, duration_s=3.0)
 
 
 def test_stylize_keeps_the_contents_length(tiny, texture_clip, tone_clip):
@@ -44,7 +44,7 @@ def test_stylize_keeps_the_contents_length(tiny, texture_clip, tone_clip):
 
 @pytest.mark.parametrize("call, message", [
     (lambda c, y: jaxstyle.texture(y[None, None], c), "mono waveform"),
-    (lambda c, y: jaxstyle.texture(y, c, seconds=0.001), "too short"),
+    (lambda c, y: jaxstyle.texture(y, c, duration_s=0.001), "too short"),
     (lambda c, y: jaxstyle.texture(np.zeros_like(y), c), "silent"),
     (lambda c, y: jaxstyle.texture(np.full_like(y, np.nan), c), "NaN"),
     (lambda c, y: jaxstyle.stylize(y[:10], y, c), "too short"),

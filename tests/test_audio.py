@@ -16,7 +16,7 @@ from jaxstyle import outputs
 @pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_16"), ("FLAC", "PCM_16"),
                                           ("MP3", "MPEG_LAYER_III")])
 def test_load_any_format_channels_and_rate_to_mono(tmp_path, fmt, subtype):
-  y = examples.tones(seconds=1.0, sample_rate=44100, seed=0)
+  y = examples.tones(duration_s=1.0, sample_rate=44100, seed=0)
   stereo = np.stack([y, 0.5 * y], axis=1)
   path = str(tmp_path / f"clip.{fmt.lower()}")
   sf.write(path, stereo, 44100, format=fmt, subtype=subtype)
@@ -53,7 +53,7 @@ def test_check_rejects_bad_audio(y, message):
 
 def test_save_is_atomic(tmp_path, monkeypatch):
   path = str(tmp_path / "out" / "x.wav")
-  y = examples.tones(seconds=0.5, seed=1)
+  y = examples.tones(duration_s=0.5, seed=1)
   outputs.audio(path, y, sample_rate=22050)
   back, rate = sf.read(path, dtype="float32")
   assert rate == 22050 and np.max(np.abs(back - y)) < 1e-3
@@ -72,7 +72,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     ("wav", "PCM_16", 2 / 2**15), ("wav", "PCM_24", 2 / 2**23), ("wav", "FLOAT", 0.0),
     ("flac", "PCM_16", 2 / 2**15), ("flac", "PCM_24", 2 / 2**23)])
 def test_save_containers_and_sample_formats(tmp_path, container, subtype, atol):
-  y = examples.tones(seconds=0.5, seed=1)
+  y = examples.tones(duration_s=0.5, seed=1)
   path = str(tmp_path / f"x.{container}")
   outputs.audio(path, y, sample_rate=22050, output=outputs.Output(container, subtype))
   info = sf.info(path)
@@ -82,7 +82,7 @@ def test_save_containers_and_sample_formats(tmp_path, container, subtype, atol):
 
 
 def test_save_ogg_vorbis(tmp_path):
-  y = examples.tones(seconds=1.0, seed=1)
+  y = examples.tones(duration_s=1.0, seed=1)
   path = str(tmp_path / "x.ogg")
   outputs.audio(path, y, sample_rate=22050, output=outputs.Output("ogg"))
   info = sf.info(path)
@@ -92,7 +92,7 @@ def test_save_ogg_vorbis(tmp_path):
 
 
 def test_save_resamples_as_librosa(tmp_path):
-  y = examples.tones(seconds=0.5, seed=1)
+  y = examples.tones(duration_s=0.5, seed=1)
   path = str(tmp_path / "x.wav")
   outputs.audio(path, y, sample_rate=22050, output=outputs.Output("wav", "FLOAT", 48000))
   back, rate = sf.read(path, dtype="float32")
@@ -111,7 +111,7 @@ def test_output_refuses_what_its_container_cannot_hold(kwargs, message):
 
 
 def test_load_a_part_of_a_file(tmp_path):
-  y = examples.tones(seconds=1.0, seed=3)
+  y = examples.tones(duration_s=1.0, seed=3)
   path = str(tmp_path / "x.wav")
   sf.write(path, y, 22050, subtype="FLOAT")
   np.testing.assert_array_equal(

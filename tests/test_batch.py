@@ -82,8 +82,8 @@ def test_a_job_that_turns_nan_is_frozen_and_the_others_go_on(solver):
 
 
 def test_batch_styles_one_texture_per_style(small, tmp_path, caplog):
-  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(seconds=0.6, seed=1))
-  b = _wav(tmp_path / "b.wav", examples.tones(seconds=0.9, seed=2))
+  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(duration_s=0.6, seed=1))
+  b = _wav(tmp_path / "b.wav", examples.tones(duration_s=0.9, seed=2))
   small.batch_styles = True
   with caplog.at_level("INFO"):
     records = pipeline.run_batch(small, style_paths=[a, b], output_dir=str(tmp_path / "out"),
@@ -97,7 +97,7 @@ def test_batch_styles_one_texture_per_style(small, tmp_path, caplog):
 
 
 def test_texture_script_batch_writes_distinct_textures(tmp_path):
-  style = _wav(tmp_path / "s.wav", examples.birds_and_rain(seconds=0.5, seed=4))
+  style = _wav(tmp_path / "s.wav", examples.birds_and_rain(duration_s=0.5, seed=4))
   out = tmp_path / "out"
   p = _script("texture.py", f"--style={style}", "--batch=2", "--seed=5", f"--output_dir={out}",
               *TINY, *ONE_STACK)

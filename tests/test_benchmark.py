@@ -41,7 +41,7 @@ def test_forward_work_matches_xla_cost_analysis(setting):
 
 
 def test_griffin_lim_comparison_reports_both_sides():
-  out = benchmark.griffin_lim_comparison(examples.tones(seconds=1.0), n_iter=10, evals=1)
+  out = benchmark.griffin_lim_comparison(examples.tones(duration_s=1.0), n_iter=10, evals=1)
   for side in ("jax", "jax_spsi", "librosa"):
     assert 0 < out[side]["spectral_convergence"] < 1 and out[side]["seconds"] > 0
   assert out["init"]["spsi"]["0"] < out["init"]["random"]["0"]

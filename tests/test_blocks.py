@@ -93,7 +93,7 @@ def test_blocks_join_without_the_seams_of_independent_blocks():
   # (on noise-like textures from the papers' objective they do not, by this measure).
   c = config.texture()
   c.net.channels, c.iterations, c.phase_iterations, c.block_s = 32, 20, 20, 2.5
-  clip = examples.tones(seconds=2.0, seed=6)
+  clip = examples.tones(duration_s=2.0, seed=6)
   style = [representation.analyze(clip, c)]
   n = int(4.7 * RATE)
   p = blocks.plan(c, n)
@@ -104,14 +104,14 @@ def test_blocks_join_without_the_seams_of_independent_blocks():
   for b in parts:
     assert b.result.history["total"][-1] < 0.5 * b.result.history["total"][0]
   at = [j for pair in blocks.joins(p) for j in pair]
-  ours = metrics.seam(y, sample_rate_hz=RATE, at=at)
+  ours = metrics.seam(y, sample_rate=RATE, at=at)
   cut = _cut_together(c, style, n, p, seed=1)
-  theirs = metrics.seam(cut, sample_rate_hz=RATE, at=[s for s, _ in blocks.joins(p)])
+  theirs = metrics.seam(cut, sample_rate=RATE, at=[s for s, _ in blocks.joins(p)])
   mean = lambda seams, k: np.mean([s[k] for s in seams])  # noqa: E731
   assert mean(ours, "flux") <= 1 and mean(ours, "level") <= 1, ours
   assert mean(theirs, "flux") > 1, theirs
   # The blocks keep the style's statistics as the independent textures do.
-  stats = lambda x: metrics.texture_stats_distance(clip, x, sample_rate_hz=RATE)["total"]  # noqa: E731
+  stats = lambda x: metrics.texture_stats_distance(clip, x, sample_rate=RATE)["total"]  # noqa: E731
   assert stats(y) < 1.5 * stats(cut), (stats(y), stats(cut))
 
 

@@ -47,27 +47,27 @@ def _tones_and_bursts(seed=0, seconds=1.5):
 
 @pytest.fixture(scope="module")
 def fmap():
-  return cqt.log_frequency_map(sample_rate_hz=SAMPLE_RATE_HZ, n_fft=N_FFT)
+  return cqt.log_frequency_map(sample_rate=SAMPLE_RATE_HZ, n_fft=N_FFT)
 
 
 @pytest.fixture(scope="module")
 def centres_hz():
-  return cqt.log_frequency_centres_hz(sample_rate_hz=SAMPLE_RATE_HZ, n_fft=N_FFT)
+  return cqt.log_frequency_centres_hz(sample_rate=SAMPLE_RATE_HZ, n_fft=N_FFT)
 
 
-@pytest.mark.parametrize("sample_rate_hz, n_fft, bins_per_octave, n_bins, fmin_hz", [
+@pytest.mark.parametrize("sample_rate, n_fft, bins_per_octave, n_bins, fmin_hz", [
     (22050, 1024, 64, None, None), (16000, 512, 48, None, None), (22050, 2048, 24, 100, 55.0),
 ])
-def test_centres_match_librosa(sample_rate_hz, n_fft, bins_per_octave, n_bins, fmin_hz):
-  kwargs = dict(sample_rate_hz=sample_rate_hz, n_fft=n_fft, bins_per_octave=bins_per_octave,
+def test_centres_match_librosa(sample_rate, n_fft, bins_per_octave, n_bins, fmin_hz):
+  kwargs = dict(sample_rate=sample_rate, n_fft=n_fft, bins_per_octave=bins_per_octave,
                 n_bins=n_bins, fmin_hz=fmin_hz)
   centres_hz = cqt.log_frequency_centres_hz(**kwargs)
-  fmin_hz = fmin_hz or 2 * sample_rate_hz / n_fft
+  fmin_hz = fmin_hz or 2 * sample_rate / n_fft
   np.testing.assert_allclose(
       centres_hz, librosa.cqt_frequencies(len(centres_hz), fmin=fmin_hz,
                                           bins_per_octave=bins_per_octave), rtol=1e-9)
   if n_bins is None:  # As many bins as fit below Nyquist.
-    assert centres_hz[-1] < sample_rate_hz / 2 <= centres_hz[-1] * 2 ** (1 / bins_per_octave)
+    assert centres_hz[-1] < sample_rate / 2 <= centres_hz[-1] * 2 ** (1 / bins_per_octave)
   else:
     assert len(centres_hz) == n_bins
   fmap = cqt.log_frequency_map(**kwargs)
@@ -75,9 +75,9 @@ def test_centres_match_librosa(sample_rate_hz, n_fft, bins_per_octave, n_bins, f
   np.testing.assert_allclose(fmap.sum(axis=0), 1.0, rtol=1e-5)
   # Each column is centred on its bin: its centroid is exactly the centre where it linearly
   # interpolates (log bins denser than STFT bins), and close to it where it averages.
-  centroids_hz = (sample_rate_hz / n_fft * np.arange(n_fft // 2 + 1)) @ fmap
+  centroids_hz = (sample_rate / n_fft * np.arange(n_fft // 2 + 1)) @ fmap
   spacing_hz = centres_hz * (2 ** (1 / bins_per_octave) - 1)
-  interpolating = spacing_hz < sample_rate_hz / n_fft
+  interpolating = spacing_hz < sample_rate / n_fft
   np.testing.assert_allclose(centroids_hz[interpolating], centres_hz[interpolating], rtol=1e-5)
   assert np.all(np.abs(centroids_hz - centres_hz) <= 0.25 * spacing_hz)
 
@@ -91,7 +91,7 @@ def test_default_map_spans_the_spectrum(centres_hz):
 @pytest.mark.parametrize("kwargs", [dict(n_bins=600), dict(fmin_hz=0.0), dict(fmin_hz=12000.0)])
 def test_map_rejects_bad_config(kwargs):
   with pytest.raises(InputError):
-    cqt.log_frequency_map(sample_rate_hz=SAMPLE_RATE_HZ, n_fft=N_FFT, **kwargs)
+    cqt.log_frequency_map(sample_rate=SAMPLE_RATE_HZ, n_fft=N_FFT, **kwargs)
 
 
 def test_sinusoid_peaks_at_nearest_log_bin(fmap, centres_hz):
@@ -146,7 +146,7 @@ def test_grad_matches_closed_form(fmap):
 
 
 def test_grad_matches_finite_differences():
-  fmap = cqt.log_frequency_map(sample_rate_hz=8000, n_fft=64, bins_per_octave=12)
+  fmap = cqt.log_frequency_map(sample_rate=8000, n_fft=64, bins_per_octave=12)
   fmap_inv = cqt.log_frequency_inverse(fmap)
   mag = np.random.default_rng(2).uniform(0.5, 1.5, size=(3, fmap.shape[0]))
   f = lambda m: jnp.sum(jnp.sin(cqt.from_log_frequency(cqt.to_log_frequency(m, fmap), fmap_inv)))

@@ -19,24 +19,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_erb_spectrum_distance_closed_forms():
-  y = examples.birds_and_rain(seconds=1.0, seed=1).astype(np.float64)
-  assert metrics.erb_spectrum_distance(y, y, sample_rate_hz=SR) == 0.0
+  y = examples.birds_and_rain(duration_s=1.0, seed=1).astype(np.float64)
+  assert metrics.erb_spectrum_distance(y, y, sample_rate=SR) == 0.0
   # 10x the amplitude is 20 dB more power in every band.
-  assert metrics.erb_spectrum_distance(y, 10 * y, sample_rate_hz=SR) == pytest.approx(20, abs=1e-6)
+  assert metrics.erb_spectrum_distance(y, 10 * y, sample_rate=SR) == pytest.approx(20, abs=1e-6)
   # Lengths may differ: a signal repeated has the same long-term spectrum.
-  assert metrics.erb_spectrum_distance(y, np.tile(y, 2), sample_rate_hz=SR) < 0.5
+  assert metrics.erb_spectrum_distance(y, np.tile(y, 2), sample_rate=SR) < 0.5
   with pytest.raises(InputError):
-    metrics.erb_spectrum_distance(y, y[:10], sample_rate_hz=SR)
+    metrics.erb_spectrum_distance(y, y[:10], sample_rate=SR)
 
 
 def test_shaped_noise_has_the_style_spectrum_and_copies_nothing():
-  style = examples.birds_and_rain(seconds=2.0, seed=1)
+  style = examples.birds_and_rain(duration_s=2.0, seed=1)
   noise = evaluation.shaped_noise(style, n_samples=3 * SR, seed=0)
   assert noise.shape == (3 * SR,)
-  assert metrics.erb_spectrum_distance(style, noise, sample_rate_hz=SR) < 1.5
+  assert metrics.erb_spectrum_distance(style, noise, sample_rate=SR) < 1.5
   white = np.random.default_rng(0).standard_normal(3 * SR) * style.std()
-  assert metrics.erb_spectrum_distance(style, white, sample_rate_hz=SR) > 5
-  assert metrics.copy_fraction(style, noise, sample_rate_hz=SR)["fraction"] == 0
+  assert metrics.erb_spectrum_distance(style, white, sample_rate=SR) > 5
+  assert metrics.copy_fraction(style, noise, sample_rate=SR)["fraction"] == 0
 
 
 def test_chunk_shuffle_rearranges_the_style_chunks():
@@ -57,10 +57,10 @@ def test_excerpts_are_disjoint_halves_and_short_audio_is_refused():
 
 
 def test_scores_ignore_the_level_and_tell_held_out_from_copy():
-  y = examples.birds_and_rain(seconds=4.0, seed=3)
+  y = examples.birds_and_rain(duration_s=4.0, seed=3)
   style, held = evaluation.excerpts(y, n_samples=SR, name="y")
-  a = evaluation.score(style, style=style, held_out=held, sample_rate_hz=SR)
-  b = evaluation.score(0.1 * style, style=style, held_out=held, sample_rate_hz=SR)
+  a = evaluation.score(style, style=style, held_out=held, sample_rate=SR)
+  b = evaluation.score(0.1 * style, style=style, held_out=held, sample_rate=SR)
   for k in evaluation.SCORES:
     assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6)  # float32 rounding of 0.1 x
   assert a["stats"] < 1e-6 and a["copy"] == 1.0 and a["stats_held_out"] > 0
@@ -70,13 +70,13 @@ def test_evaluate_set_script_writes_the_report(tmp_path):
   textures = tmp_path / "textures"
   textures.mkdir()
   for seed in (1, 2):
-    sf.write(str(textures / f"t{seed}.wav"), examples.birds_and_rain(seconds=2.4, seed=seed), SR)
+    sf.write(str(textures / f"t{seed}.wav"), examples.birds_and_rain(duration_s=2.4, seed=seed), SR)
   tiny = ("configs/default.py:n_fft=256:hop_length=64:bands=8:net.channels=16:net.kernel_size=5:"
           "iterations=4:phase_iterations=3")
   out = tmp_path / "out"
   p = subprocess.run([sys.executable, "scripts/evaluate_set.py", f"--config={tiny}",
                       f"--compare={tiny}:domain=waveform:noise_init=spectrum:net.kernel_sizes=3,5",
-                      f"--textures={textures}", f"--output_dir={out}", "--seconds=1",
+                      f"--textures={textures}", f"--output_dir={out}", "--excerpt_s=1",
                       "--compilation_cache="], capture_output=True, text=True, cwd=ROOT,
                      timeout=300)
   assert p.returncode == 0, p.stderr

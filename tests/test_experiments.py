@@ -89,11 +89,11 @@ def test_bad_variant_settings_are_refused():
 @pytest.mark.parametrize("sound", sorted(experiments.SOUNDS))
 def test_procedural_sounds_are_deterministic(sound):
   make = experiments.SOUNDS[sound]
-  y = make(seconds=1.5, sample_rate=16000, seed=3)
+  y = make(duration_s=1.5, sample_rate=16000, seed=3)
   assert y.shape == (24000,) and y.dtype == np.float32
   np.testing.assert_allclose(np.max(np.abs(y)), 0.9, rtol=1e-6)
-  np.testing.assert_array_equal(y, make(seconds=1.5, sample_rate=16000, seed=3))
-  assert not np.array_equal(y, make(seconds=1.5, sample_rate=16000, seed=4))
+  np.testing.assert_array_equal(y, make(duration_s=1.5, sample_rate=16000, seed=3))
+  assert not np.array_equal(y, make(duration_s=1.5, sample_rate=16000, seed=4))
 
 
 def _check_report(out, report, names):
@@ -127,7 +127,7 @@ def test_experiment_runs_quick(tmp_path, name, variants):
   assert record["task"] == e.task and record["config"]["iterations"] == 3
   factor = report["variants"][0]["duration_factor"]
   y, rate = sf.read(tmp_path / f"{variants[0]}.wav")
-  assert abs(y.size / rate - factor * e.quick.seconds) < 0.01
+  assert abs(y.size / rate - factor * e.quick.sound_s) < 0.01
   assert sorted(os.listdir(tmp_path / "inputs")) == sorted(
       f"{s}.wav" for s in [*e.style, *([e.content] if e.content else [])])
 
@@ -136,7 +136,7 @@ def test_multi_texture_of_files_of_different_lengths(tmp_path):
   styles = []
   for i, (sound, seconds) in enumerate((("birds", 1.0), ("piano", 0.7), ("rooster", 0.5))):
     styles.append(str(tmp_path / f"{sound}.wav"))
-    sf.write(styles[-1], experiments.SOUNDS[sound](seconds=seconds, seed=i), 22050)
+    sf.write(styles[-1], experiments.SOUNDS[sound](duration_s=seconds, seed=i), 22050)
   out = tmp_path / "out"
   report = experiments.run("h19_multi", output_dir=str(out), style_paths=styles, quick=True,
                            overrides=SMOKE)

@@ -87,7 +87,7 @@ def test_circular_griffin_lim_rebuilds_a_ring_without_a_seam():
   start, _ = convergence(0)
   end, y = convergence(100)
   assert y.shape == x.shape and end < 0.5 * start
-  seam = metrics.seam(y, sample_rate_hz=RATE)
+  seam = metrics.seam(y, sample_rate=RATE)
   assert seam["flux"] <= 1 and seam["level"] <= 1
 
 
@@ -98,7 +98,7 @@ def test_seam_measure_sees_only_real_seams():
   seamless = {"white noise": noise,
               "3 whole tremolo cycles": noise * (1 + 0.9 * np.sin(2 * np.pi * t))}
   for name, y in seamless.items():
-    s = metrics.seam(y, sample_rate_hz=RATE)
+    s = metrics.seam(y, sample_rate=RATE)
     assert s["flux"] <= 1 and s["level"] <= 1, name
   fade = noise.copy()
   quarter = RATE // 4
@@ -106,12 +106,12 @@ def test_seam_measure_sees_only_real_seams():
   seams = {"faded end": fade,
            "3.75 tremolo cycles": noise * (1 + 0.9 * np.sin(2 * np.pi * 3.75 * t / 3))}
   for name, y in seams.items():
-    s = metrics.seam(y, sample_rate_hz=RATE)
+    s = metrics.seam(y, sample_rate=RATE)
     assert s["flux"] > 1 and s["level"] > 1 and s["level_rank"] == 1, name
   with pytest.raises(InputError, match="32 frames"):
-    metrics.seam(noise[:5000], sample_rate_hz=RATE)
+    metrics.seam(noise[:5000], sample_rate=RATE)
   with pytest.raises(InputError, match="silent"):
-    metrics.seam(np.zeros(n), sample_rate_hz=RATE)
+    metrics.seam(np.zeros(n), sample_rate=RATE)
 
 
 def _loop_config(loop=True):
@@ -135,7 +135,7 @@ def test_output_length_rounds_a_loop_to_whole_pools():
 
 
 def test_a_loop_objective_does_not_see_where_the_ring_is_cut():
-  style = [representation.analyze(examples.birds_and_rain(seconds=1.5, seed=5), _loop_config())]
+  style = [representation.analyze(examples.birds_and_rain(duration_s=1.5, seed=5), _loop_config())]
   for loop in (True, False):
     c = _loop_config(loop)
     p = synthesis.problem(c, style=style, n_frames=64)
@@ -146,7 +146,7 @@ def test_a_loop_objective_does_not_see_where_the_ring_is_cut():
 
 
 def test_a_loop_texture_has_no_seam_where_its_twin_has_one():
-  style = examples.birds_and_rain(seconds=2.0, seed=6)
+  style = examples.birds_and_rain(duration_s=2.0, seed=6)
   seams = {}
   for loop in (True, False):
     c = _loop_config(loop)
@@ -155,7 +155,7 @@ def test_a_loop_texture_has_no_seam_where_its_twin_has_one():
                                n_samples=n_samples, seed=1)
     y, convergence = representation.render(res, c, length=n_samples, seed=1)
     assert res.history["total"][-1] < 0.5 * res.history["total"][0] and convergence < 1
-    seams[loop] = metrics.seam(y, sample_rate_hz=RATE)
+    seams[loop] = metrics.seam(y, sample_rate=RATE)
   assert seams[True]["flux"] <= 1 and seams[True]["level"] <= 1, seams
   assert seams[False]["flux"] > 1, seams
 
@@ -172,6 +172,6 @@ def test_a_loop_needs_a_time_axis(key, value):
 
 def test_style_transfer_is_not_a_loop():
   c = _loop_config()
-  spec = representation.analyze(examples.tones(seconds=1.0), c)
+  spec = representation.analyze(examples.tones(duration_s=1.0), c)
   with pytest.raises(InputError, match="not a loop"):
     synthesis.problem(c, style=[spec], content=spec)

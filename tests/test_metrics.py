@@ -53,16 +53,16 @@ def add_noise(audio, snr_db, seed=99):
 
 
 def texture_total(reference, candidate):
-  distances = metrics.texture_stats_distance(reference, candidate, sample_rate_hz=SAMPLE_RATE_HZ)
+  distances = metrics.texture_stats_distance(reference, candidate, sample_rate=SAMPLE_RATE_HZ)
   return distances["total"]
 
 
 def gram(reference, candidate):
-  return metrics.gram_distance(reference, candidate, sample_rate_hz=SAMPLE_RATE_HZ)
+  return metrics.gram_distance(reference, candidate, sample_rate=SAMPLE_RATE_HZ)
 
 
 def log_mel(reference, candidate):
-  return metrics.log_mel_distance(reference, candidate, sample_rate_hz=SAMPLE_RATE_HZ)
+  return metrics.log_mel_distance(reference, candidate, sample_rate=SAMPLE_RATE_HZ)
 
 
 DISTANCES = [texture_total, gram, log_mel]
@@ -96,7 +96,7 @@ def test_other_texture_is_farther_than_other_realisation(distance, reference):
 def test_texture_stats_groups_are_bounded_and_total_is_weighted_mean(reference):
   other_texture = chord(seed=0)
   distances = metrics.texture_stats_distance(
-      reference, other_texture, sample_rate_hz=SAMPLE_RATE_HZ
+      reference, other_texture, sample_rate=SAMPLE_RATE_HZ
   )
   groups = ["mean", "cv", "skew", "kurtosis", "correlation", "modulation"]
   assert sorted(distances) == sorted(groups + ["total"])
@@ -105,7 +105,7 @@ def test_texture_stats_groups_are_bounded_and_total_is_weighted_mean(reference):
   only_mean = metrics.texture_stats_distance(
       reference,
       other_texture,
-      sample_rate_hz=SAMPLE_RATE_HZ,
+      sample_rate=SAMPLE_RATE_HZ,
       weights={g: 0.0 for g in groups[1:]},
   )
   assert only_mean["total"] == pytest.approx(distances["mean"])
@@ -121,7 +121,7 @@ def test_copy_fraction_flags_partial_shifted_copy(reference):
   copied = 0.5 * reference[int(0.9 * sr) : int(2.4 * sr)]  # 1.5 s, quieter
   before, after = crackle(seed=5)[: int(0.6 * sr)], crackle(seed=6)[: int(0.9 * sr)]
   candidate = np.concatenate([before, copied, after])
-  result = metrics.copy_fraction(reference, candidate, sample_rate_hz=sr)
+  result = metrics.copy_fraction(reference, candidate, sample_rate=sr)
   copied_share = copied.size / candidate.size
   segments = candidate.size // int(0.25 * sr)
   assert result["segments"] == segments
@@ -132,7 +132,7 @@ def test_copy_fraction_flags_partial_shifted_copy(reference):
 
 
 def test_copy_fraction_ignores_independent_realisation(reference):
-  result = metrics.copy_fraction(reference, crackle(seed=1), sample_rate_hz=SAMPLE_RATE_HZ)
+  result = metrics.copy_fraction(reference, crackle(seed=1), sample_rate=SAMPLE_RATE_HZ)
   assert result["segments"] == 10
   assert result["fraction"] == 0.0
   assert result["max_correlation"] < 0.5
@@ -141,17 +141,17 @@ def test_copy_fraction_ignores_independent_realisation(reference):
 def test_reference_fraction_tells_steady_tones_from_noise(reference):
   w = 2 * np.pi * 441 * np.arange(int(2.5 * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
   tone = lambda phase: np.sin(w + phase) + 0.5 * np.sin(2 * (w + phase))  # noqa: E731
-  steady = metrics.copy_fraction(tone(0.0), tone(1.0), sample_rate_hz=SAMPLE_RATE_HZ)
+  steady = metrics.copy_fraction(tone(0.0), tone(1.0), sample_rate=SAMPLE_RATE_HZ)
   # Another steady tone matches (the caveat), and the reference says it cannot tell.
   assert steady["fraction"] == 1.0 and steady["reference_fraction"] == 1.0
-  noisy = metrics.copy_fraction(reference, crackle(seed=1), sample_rate_hz=SAMPLE_RATE_HZ)
+  noisy = metrics.copy_fraction(reference, crackle(seed=1), sample_rate=SAMPLE_RATE_HZ)
   assert noisy["reference_fraction"] == 0.0
 
 
 def test_copy_fraction_skips_silent_segments(reference):
   sr = SAMPLE_RATE_HZ
   candidate = np.concatenate([np.zeros(sr), reference[int(0.3 * sr) : int(1.3 * sr)]])
-  result = metrics.copy_fraction(reference, candidate, sample_rate_hz=sr)
+  result = metrics.copy_fraction(reference, candidate, sample_rate=sr)
   assert result["segments"] == 4
   assert result["fraction"] == 1.0
 
@@ -173,7 +173,7 @@ def test_spectral_convergence_is_zero_for_own_magnitude_and_grows_with_noise(ref
 
 def test_onset_correlation_high_for_same_and_lower_for_reversed(reference):
   def correlation(candidate):
-    return metrics.onset_correlation(reference, candidate, sample_rate_hz=SAMPLE_RATE_HZ)
+    return metrics.onset_correlation(reference, candidate, sample_rate=SAMPLE_RATE_HZ)
 
   same = correlation(add_noise(reference, snr_db=40))
   reversed_ = correlation(reference[::-1].copy())
@@ -190,7 +190,7 @@ def test_evaluate_reports_all_metrics_as_json(reference):
   magnitude = np.abs(librosa.stft(candidate, n_fft=N_FFT, hop_length=HOP_LENGTH)).T
   results = metrics.evaluate(
       candidate,
-      sample_rate_hz=sr,
+      sample_rate=sr,
       style=[reference, other_clip],
       content=reference,
       magnitude=magnitude,
@@ -202,7 +202,7 @@ def test_evaluate_reports_all_metrics_as_json(reference):
   assert results["style"]["copy"]["fraction"] == pytest.approx(0.5)
   assert results["spectral_convergence"] == pytest.approx(0.0, abs=1e-6)
 
-  only_first = metrics.evaluate(candidate, sample_rate_hz=sr, style=reference)
+  only_first = metrics.evaluate(candidate, sample_rate=sr, style=reference)
   assert set(only_first) == {"style"}
   assert only_first["style"]["copy"]["fraction"] == 0.0
 
@@ -214,7 +214,7 @@ BAD_INPUTS = {  # name: (candidate, expected message)
     "two-dimensional": (np.full((2, 3 * SAMPLE_RATE_HZ), 0.1, dtype=np.float32), "non-empty mono"),
     "not finite": (np.full(3 * SAMPLE_RATE_HZ, np.nan, dtype=np.float32), "NaN"),
 }
-RATE = {"sample_rate_hz": SAMPLE_RATE_HZ}
+RATE = {"sample_rate": SAMPLE_RATE_HZ}
 CALLS = {
     "texture_stats_distance": functools.partial(metrics.texture_stats_distance, **RATE),
     "gram_distance": functools.partial(metrics.gram_distance, **RATE),
@@ -224,7 +224,7 @@ CALLS = {
     "spectral_convergence": lambda ref, x: metrics.spectral_convergence(
         np.ones((10, N_FFT // 2 + 1)), x, n_fft=N_FFT, hop_length=HOP_LENGTH
     ),
-    "evaluate": lambda ref, x: metrics.evaluate(x, sample_rate_hz=SAMPLE_RATE_HZ, style=ref),
+    "evaluate": lambda ref, x: metrics.evaluate(x, sample_rate=SAMPLE_RATE_HZ, style=ref),
 }
 
 
@@ -238,11 +238,11 @@ def test_bad_input_raises_value_error(call, bad, reference):
 
 def test_too_short_reference_raises_value_error():
   with pytest.raises(ValueError, match="fewer than"):
-    metrics.copy_fraction(TOO_SHORT, crackle(seed=1), sample_rate_hz=SAMPLE_RATE_HZ)
+    metrics.copy_fraction(TOO_SHORT, crackle(seed=1), sample_rate=SAMPLE_RATE_HZ)
   with pytest.raises(ValueError, match="fewer than"):
-    metrics.gram_distance(TOO_SHORT, crackle(seed=1), sample_rate_hz=SAMPLE_RATE_HZ)
+    metrics.gram_distance(TOO_SHORT, crackle(seed=1), sample_rate=SAMPLE_RATE_HZ)
 
 
 def test_evaluate_needs_something_to_compare(reference):
   with pytest.raises(ValueError, match="at least one of"):
-    metrics.evaluate(reference, sample_rate_hz=SAMPLE_RATE_HZ)
+    metrics.evaluate(reference, sample_rate=SAMPLE_RATE_HZ)

@@ -16,7 +16,7 @@ N_FFT, HOP = 512, 128
 
 
 def test_spectral_convergence_improves_with_iterations():
-  y = examples.birds_and_rain(seconds=1.0, seed=3)
+  y = examples.birds_and_rain(duration_s=1.0, seed=3)
   mag = spectral.magnitude(spectral.stft(y, n_fft=N_FFT, hop_length=HOP))
   sc = {}
   for n in (0, 10, 50):
@@ -31,13 +31,13 @@ def test_spectral_convergence_improves_with_iterations():
   assert sc[50] < 1.25 * sc_ref
 
 
-@pytest.mark.parametrize("representation", representation.SPECTROGRAMS)
-def test_resynthesize_undoes_the_front_end(representation):
+@pytest.mark.parametrize("kind", representation.SPECTROGRAMS)
+def test_resynthesize_undoes_the_representation(kind):
   c = config.base()
-  c.spectrogram, c.hop_length, c.phase_iterations = representation, 128, 30
-  y = examples.tones(seconds=3.0, seed=4)  # librosa's CQT wants >= 3 s at these settings
+  c.spectrogram, c.hop_length, c.phase_iterations = kind, 128, 30
+  y = examples.tones(duration_s=3.0, seed=4)  # librosa's CQT wants >= 3 s at these settings
   spec = representation.analyze(y, c)
-  bins = {"stft": c.n_fft // 2 + 1, "cqt_map": c.cqt_bins, "cqt": c.cqt_bins}[representation]
+  bins = {"stft": c.n_fft // 2 + 1, "cqt_map": c.cqt_bins, "cqt": c.cqt_bins}[kind]
   assert spec.shape == (1 + y.size // c.hop_length, bins)
   audio, sc = representation.resynthesize(spec, c, length=y.size, seed=0)
   assert audio.shape == y.shape and sc < 0.3

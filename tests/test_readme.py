@@ -78,7 +78,7 @@ def test_readme_commands_parse():
 
 @pytest.mark.parametrize("bad", [["--bogus=1"], ["--config.nonsense=3"], ["[--resume]"]])
 def test_a_bad_command_fails_to_parse(bad):
-  done = _parse([["scripts/texture.py", "--duration=2"], ["scripts/texture.py", *bad]])
+  done = _parse([["scripts/texture.py", "--duration_s=2"], ["scripts/texture.py", *bad]])
   assert done.returncode != 0 and "parsing: scripts/texture.py " + bad[0] in done.stderr
 
 

@@ -25,7 +25,7 @@ def get_config():
 
 
 def test_script_sweep_point_and_experiment_variant_write_the_same_audio(tmp_path):
-  style = _wav(tmp_path / "style.wav", examples.babble(seconds=1.0, seed=4))
+  style = _wav(tmp_path / "style.wav", examples.babble(duration_s=1.0, seed=4))
   seed = 3
   tiny = {"net.channels": 16, "iterations": 4, "phase_iterations": 3}
   record = experiments.run("h19_kernels", output_dir=str(tmp_path / "e"), style_paths=[style],

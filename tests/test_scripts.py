@@ -49,10 +49,10 @@ def _check_outputs(out_dir, name, seconds):
 
 
 def test_texture_script_multi_style_duration_and_loop(tmp_path):
-  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(seconds=1.0, seed=1))
-  b = _wav(tmp_path / "b.flac", examples.tones(seconds=0.6, sample_rate=44100, seed=2), 44100)
+  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(duration_s=1.0, seed=1))
+  b = _wav(tmp_path / "b.flac", examples.tones(duration_s=0.6, sample_rate=44100, seed=2), 44100)
   out = tmp_path / "out"
-  p = _script("texture.py", f"--style={a},{b}", "--duration=2.5", "--loop",
+  p = _script("texture.py", f"--style={a},{b}", "--duration_s=2.5", "--loop",
               f"--output_dir={out}", *TINY)
   assert p.returncode == 0, p.stderr
   assert "iteration 8/8" in p.stderr and "left" in p.stderr  # progress with time left
@@ -64,9 +64,9 @@ def test_texture_script_multi_style_duration_and_loop(tmp_path):
 
 
 def test_texture_script_long_output_in_blocks(tmp_path):
-  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(seconds=1.5, seed=1))
+  a = _wav(tmp_path / "a.wav", examples.birds_and_rain(duration_s=1.5, seed=1))
   out = tmp_path / "out"
-  p = _script("texture.py", f"--style={a}", "--duration=5", "--config.block_s=2.5",
+  p = _script("texture.py", f"--style={a}", "--duration_s=5", "--config.block_s=2.5",
               f"--output_dir={out}", *TINY)
   assert p.returncode == 0, p.stderr
   c = jaxstyle.load_config("default")
@@ -86,8 +86,8 @@ def test_texture_script_long_output_in_blocks(tmp_path):
 
 
 def test_stylize_script(tmp_path):
-  content = _wav(tmp_path / "c.wav", examples.tones(seconds=1.5, seed=3))
-  style = _wav(tmp_path / "s.wav", examples.birds_and_rain(seconds=1.0, seed=4))
+  content = _wav(tmp_path / "c.wav", examples.tones(duration_s=1.5, seed=3))
+  style = _wav(tmp_path / "s.wav", examples.birds_and_rain(duration_s=1.0, seed=4))
   out = tmp_path / "out"
   p = _script("stylize.py", f"--content={content}", f"--style={style}", f"--output_dir={out}",
               "--name=st", *TINY)
@@ -99,10 +99,10 @@ def test_stylize_script(tmp_path):
 
 
 def test_texture_script_formats_stereo_and_a_part_of_the_style(tmp_path):
-  style = examples.birds_and_rain(seconds=2.0, seed=1)
+  style = examples.birds_and_rain(duration_s=2.0, seed=1)
   a = _wav(tmp_path / "a.wav", style)
   out = tmp_path / "out"
-  p = _script("texture.py", f"--style={a}", "--offset=0.5", "--clip_s=1.0", "--format=flac",
+  p = _script("texture.py", f"--style={a}", "--offset_s=0.5", "--clip_s=1.0", "--format=flac",
               "--subtype=PCM_24", "--output_rate=16000", "--channels=2", f"--output_dir={out}",
               *TINY)
   assert p.returncode == 0, p.stderr
@@ -122,8 +122,8 @@ def test_texture_script_formats_stereo_and_a_part_of_the_style(tmp_path):
 
 def test_help_explains_every_flag():
   p = _script("texture.py", "--helpshort")
-  for flag in ("--style", "--duration", "--output_dir", "--seed", "--name", "--config",
-               "--offset", "--clip_s", "--format", "--subtype", "--output_rate",
+  for flag in ("--style", "--duration_s", "--output_dir", "--seed", "--name", "--config",
+               "--offset_s", "--clip_s", "--format", "--subtype", "--output_rate",
                "--[no]loop", "--channels"):
     assert flag in p.stdout
 
@@ -131,23 +131,23 @@ def test_help_explains_every_flag():
 @pytest.mark.parametrize("args, message", [
     (["--style=/nonexistent.wav"], "not found"),
     (["--config.no_such_key=1"], "no_such_key"),
-    (["--config.net.orientation=time", "--duration=3"], "time frames as channels"),
+    (["--config.net.orientation=time", "--duration_s=3"], "time frames as channels"),
     (["--config.net.pooling=median"], "net.pooling"),
     (["--config.net.no_such_key=1"], "--config.net.no_such_key"),
     (["--style=,"], "empty file name"),
-    (["--duration=1e12"], "shorter --duration"),
-    (["--style=STYLE", "--offset=5"], "past its end"),
+    (["--duration_s=1e12"], "shorter --duration_s"),
+    (["--style=STYLE", "--offset_s=5"], "past its end"),
     (["--style=STYLE", "--clip_s=0.001"], "too short"),
     (["--format=flac", "--subtype=FLOAT"], "integer samples"),
     (["--format=ogg", "--subtype=PCM_24"], "Vorbis"),
     (["--output_rate=50"], "output rate"),
     (["--loop", "--config.net.orientation=time"], "config.loop needs a time axis"),
     (["--channels=2", "--batch=2"], "one stereo texture at a time"),
-    (["--duration=60", "--channels=2"], "stereo textures up to config.block_s"),
+    (["--duration_s=60", "--channels=2"], "stereo textures up to config.block_s"),
 ])
 def test_script_bad_input_is_one_error_line(tmp_path, args, message):
   out = tmp_path / "out"
-  style = _wav(tmp_path / "style.wav", examples.tones(seconds=1.0, seed=5))
+  style = _wav(tmp_path / "style.wav", examples.tones(duration_s=1.0, seed=5))
   args = [a.replace("STYLE", style) for a in args]
   p = _script("texture.py", f"--output_dir={out}", *TINY, *args)
   assert p.returncode != 0
@@ -158,7 +158,7 @@ def test_script_bad_input_is_one_error_line(tmp_path, args, message):
 
 @pytest.fixture
 def bad_files(tmp_path):
-  good = examples.tones(seconds=1.0, seed=5)
+  good = examples.tones(duration_s=1.0, seed=5)
   corrupt = tmp_path / "corrupt.wav"
   corrupt.write_bytes(b"RIFF" + os.urandom(300))
   return {
@@ -174,7 +174,7 @@ def bad_files(tmp_path):
 @pytest.mark.parametrize("role", ["style", "content"])
 def test_bad_audio_is_refused_before_any_output(tiny, tmp_path, bad_files, which, role):
   path, message = bad_files[which]
-  good = _wav(tmp_path / "good.wav", examples.tones(seconds=1.0, seed=6))
+  good = _wav(tmp_path / "good.wav", examples.tones(duration_s=1.0, seed=6))
   out = tmp_path / "out"
   kwargs = {"style_paths": [good], "content_path": path} if role == "content" else {
       "style_paths": [good, path]}
@@ -184,7 +184,7 @@ def test_bad_audio_is_refused_before_any_output(tiny, tmp_path, bad_files, which
 
 
 def test_bad_durations(tiny, tmp_path):
-  good = _wav(tmp_path / "good.wav", examples.tones(seconds=1.0, seed=6))
+  good = _wav(tmp_path / "good.wav", examples.tones(duration_s=1.0, seed=6))
   for duration, message in ((0.001, "too short"), (float("nan"), "too short")):
     with pytest.raises(InputError, match=message):
       pipeline.run(tiny, style_paths=[good], duration_s=duration, output_dir=str(tmp_path))
@@ -198,7 +198,7 @@ def test_bad_durations(tiny, tmp_path):
 
 
 def test_long_outputs_refused_where_blocks_cannot_make_them(tiny, tmp_path):
-  good = _wav(tmp_path / "good.wav", examples.tones(seconds=1.0, seed=6))
+  good = _wav(tmp_path / "good.wav", examples.tones(duration_s=1.0, seed=6))
   out = str(tmp_path / "out")
   kwargs = dict(style_paths=[good], duration_s=60.0, output_dir=out)
   with pytest.raises(InputError, match="--batch makes outputs up to config.block_s"):
@@ -216,9 +216,9 @@ def test_long_outputs_refused_where_blocks_cannot_make_them(tiny, tmp_path):
 
 
 def test_evaluate_script(tmp_path):
-  ref = _wav(tmp_path / "ref.wav", examples.birds_and_rain(seconds=1.5, seed=7))
-  copy = _wav(tmp_path / "copy.wav", examples.birds_and_rain(seconds=1.5, seed=7))
-  other = _wav(tmp_path / "other.wav", examples.tones(seconds=1.5, seed=8))
+  ref = _wav(tmp_path / "ref.wav", examples.birds_and_rain(duration_s=1.5, seed=7))
+  copy = _wav(tmp_path / "copy.wav", examples.birds_and_rain(duration_s=1.5, seed=7))
+  other = _wav(tmp_path / "other.wav", examples.tones(duration_s=1.5, seed=8))
   results = {}
   for name, cand in (("copy", copy), ("other", other)):
     p = _script("evaluate.py", f"--reference={ref}", f"--candidate={cand}")

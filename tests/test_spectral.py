@@ -43,7 +43,7 @@ def test_istft_matches_librosa(length, n_fft, hop, win):
 
 
 def test_round_trip_and_batch():
-  x = np.stack([examples.tones(seconds=1.0, seed=s) for s in range(3)])
+  x = np.stack([examples.tones(duration_s=1.0, seed=s) for s in range(3)])
   spec = spectral.stft(x, n_fft=512, hop_length=128)
   assert spec.shape == (3, 1 + x.shape[-1] // 128, 257)
   y = spectral.istft(spec, n_fft=512, hop_length=128, length=x.shape[-1])

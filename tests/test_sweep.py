@@ -64,8 +64,8 @@ def _summary(out):
 def swept(tmp_path_factory):
   """A 12-point sweep (2 kernel widths x 2 style clips x 3 seeds) on 4 host devices."""
   d = tmp_path_factory.mktemp("sweep")
-  styles = (_wav(d / "rain.wav", examples.birds_and_rain(seconds=0.5, seed=1)),
-            _wav(d / "tones.wav", examples.tones(seconds=0.7, seed=2)))
+  styles = (_wav(d / "rain.wav", examples.birds_and_rain(duration_s=0.5, seed=1)),
+            _wav(d / "tones.wav", examples.tones(duration_s=0.7, seed=2)))
   config = d / "sweep_tiny.py"
   config.write_text(CONFIG.format(styles=styles))
   out, cache = d / "out", d / "cache"

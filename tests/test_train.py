@@ -92,7 +92,7 @@ def dataset(tmp_path_factory):
 def trained(dataset, tmp_path_factory):
   path = str(tmp_path_factory.mktemp("ckpt") / "net.msgpack")
   result = train.train(tiny_config(), data_dir=str(dataset), output_path=path, epochs=8,
-                       batch_size=6, learning_rate=1e-2, clip_seconds=CLIP_S)
+                       batch_size=6, learning_rate=1e-2, clip_s=CLIP_S)
   return path, result
 
 
@@ -123,7 +123,7 @@ def test_checkpoint_round_trip(trained, dataset):
   c = tiny_config()
   loaded = checkpoint.load(path, c, n_frames=N_FRAMES, n_freq=N_FREQ)
   net = nets.from_config(c)
-  _, val = train.load_dataset(str(dataset), c, clip_seconds=CLIP_S)
+  _, val = train.load_dataset(str(dataset), c, clip_s=CLIP_S)
   x = val.inputs[:4]
   want, got = net.apply(result["variables"], x), net.apply(loaded, x)
   for tap in want:
@@ -205,7 +205,7 @@ def test_bad_dataset(tmp_path, corrupt, message):
   corrupt(root)
   with pytest.raises(InputError, match=message):
     train.train(tiny_config(), data_dir=str(root), output_path=str(tmp_path / "x.msgpack"),
-                clip_seconds=0.1)
+                clip_s=0.1)
   assert not os.path.exists(tmp_path / "x.msgpack")
 
 
@@ -217,7 +217,7 @@ def _script(*args):
 def test_script_end_to_end(dataset, tmp_path):
   out = tmp_path / "pretrained.msgpack"
   proc = _script(f"--data_dir={dataset}", f"--output={out}", "--epochs=2", "--batch_size=9",
-                 "--clip_seconds=0.5", "--config.n_fft=256", "--config.hop_length=128",
+                 "--clip_s=0.5", "--config.n_fft=256", "--config.hop_length=128",
                  "--config.net.stacks=1", "--config.net.channels=8",
                  "--config.net.kernel_size=3", "--config.style_layers=relu1",
                  "--config.content_layers=relu1")

@@ -25,11 +25,11 @@ def get_config():
   e.base.bound_weight = 1e-3
   e.style = ("rooster",)
   e.content = "babble"
-  e.seconds = 5.0
+  e.sound_s = 5.0
   e.grid_columns = 3
   e.variants = [dict(name=f"beta_{beta}", overrides={"style_weight": float(beta)})
                 for beta in ("1e5", "1e7", "1e9")]
-  e.quick = dict(seconds=1.5, config=dict(
+  e.quick = dict(sound_s=1.5, config=dict(
       n_fft=512, hop_length=128, iterations=15, phase_iterations=10, log_every=5,
       net=dict(channels=64)))
   return e

@@ -24,14 +24,14 @@ def get_config():
   e.base = config.huzaifah2019_texture()
   e.style = ("birds",)
   e.content = None
-  e.seconds = 5.0
+  e.sound_s = 5.0
   e.grid_columns = 2
   e.variants = [
       dict(name="freq_3x", overrides={}, duration_factor=3),
       dict(name="2d_3x", overrides={"net.orientation": "2d", "net.channels": 128},
            duration_factor=3, quick={"net.channels": 16, "net.kernel_size": 5}),
   ]
-  e.quick = dict(seconds=1.5, config=dict(
+  e.quick = dict(sound_s=1.5, config=dict(
       n_fft=512, hop_length=128, iterations=15, phase_iterations=10, log_every=5,
       net=dict(channels=64)))
   return e

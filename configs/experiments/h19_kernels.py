@@ -24,12 +24,12 @@ def get_config():
   e.base = config.huzaifah2019_texture()
   e.style = ("babble",)
   e.content = None
-  e.seconds = 5.0
+  e.sound_s = 5.0
   e.grid_columns = 3
   e.variants = [dict(name=f"{orientation}_k{width}",
                      overrides={"net.orientation": orientation, "net.kernel_size": width})
                 for orientation in ("freq", "time") for width in (1, 11, 101)]
-  e.quick = dict(seconds=1.5, config=dict(
+  e.quick = dict(sound_s=1.5, config=dict(
       n_fft=512, hop_length=128, iterations=15, phase_iterations=10, log_every=5,
       net=dict(channels=64)))
   return e

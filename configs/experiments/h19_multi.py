@@ -24,10 +24,10 @@ def get_config():
   e.base = config.huzaifah2019_texture()
   e.style = ("babble", "piano", "rooster")
   e.content = None
-  e.seconds = 5.0
+  e.sound_s = 5.0
   e.grid_columns = 3
   e.variants = [dict(name="mix_4x", overrides={}, duration_factor=4)]
-  e.quick = dict(seconds=1.5, config=dict(
+  e.quick = dict(sound_s=1.5, config=dict(
       n_fft=512, hop_length=128, iterations=15, phase_iterations=10, log_every=5,
       net=dict(channels=64)))
   return e

@@ -36,7 +36,7 @@ def get_config():
   e.base = config.huzaifah2019()
   e.style = ("piano",)
   e.content = "babble"
-  e.seconds = 5.0
+  e.sound_s = 5.0
   e.grid_columns = 2  # As Fig. 6: noise init on top, random weights on the left.
   e.variants = [
       dict(name="random_noise", overrides=_weights("noise", 1e1, 1e7, 1e-3)),
@@ -46,7 +46,7 @@ def get_config():
       dict(name="pretrained_content", overrides=_weights("content", 1.0, 1e5, 1e1),
            pretrained=True),
   ]
-  e.quick = dict(seconds=1.5, config=dict(
+  e.quick = dict(sound_s=1.5, config=dict(
       n_fft=512, hop_length=128, iterations=15, phase_iterations=10, log_every=5,
       net=dict(channels=64)))
   return e

@@ -29,12 +29,12 @@ def get_config():
   e.base.style_weight = 1e8
   e.style = ("rooster",)
   e.content = "tones"
-  e.seconds = 5.0
+  e.sound_s = 5.0
   e.grid_columns = 2
   e.variants = [dict(name=f"{spectrogram}_{pooling}",
                      overrides={"spectrogram": spectrogram, "net.pooling": pooling})
                 for spectrogram in ("stft", "cqt") for pooling in ("max", "avg")]
-  e.quick = dict(seconds=1.5, config=dict(
+  e.quick = dict(sound_s=1.5, config=dict(
       n_fft=512, iterations=15, phase_iterations=10, log_every=5, cqt_bins=224,
       cqt_bins_per_octave=32, net=dict(channels=64)))
   return e
