@@ -298,7 +298,7 @@ def run(
   style_paths = list(style_paths) or [sounds[s] for s in e.style]
   content_path = sounds.get(e.content, content_path)
   # A front-end that cannot analyze the inputs, or a checkpoint that does not fit, fails now.
-  specs = reports.spectrograms(inputs, configs.values())
+  specs = representation.analyze_all(inputs, configs.values())
   if not trained_here:
     checked = set()
     for v in selected:

@@ -33,17 +33,6 @@ COMMON_KEYS = ("spectrogram", "n_fft", "hop_length", "net.orientation", "net.sta
 EXPERIMENT_FILES = ("grid.png", "report.json", "report.md")
 
 
-def spectrograms(inputs: Mapping[str, np.ndarray], configs) -> dict[tuple, dict]:
-  """`{representation.key: {path: spectrogram [time, bins]}}` of the waveforms `inputs`
-  under each representation of `configs`."""
-  out = {}
-  for c in configs:
-    key = representation.key(c)
-    if key not in out:
-      out[key] = {p: representation.analyze(y, c) for p, y in inputs.items()}
-  return out
-
-
 def _format(value: Any) -> str:
   if isinstance(value, float):
     return f"{value:.4g}"
@@ -139,7 +128,7 @@ def _input_panels(inputs, configs, style_paths, content_path) -> list[tuple]:
   by_key = {}
   for c in configs:
     by_key.setdefault(representation.key(c), c)
-  specs = spectrograms(inputs, by_key.values())
+  specs = representation.analyze_all(inputs, by_key.values())
   roles = [("style", p) for p in style_paths] + (
       [] if content_path is None else [("content", content_path)])
   panels = []

@@ -13,6 +13,7 @@ An output of a `loop` config is a ring (`spectral.stft(..., circular=True)`): `t
 samples // hop`, and its waveform is rebuilt as a seamless loop.
 """
 
+from collections.abc import Mapping
 import functools
 
 import jax
@@ -71,6 +72,17 @@ def analyze(y: np.ndarray, c: ml_collections.ConfigDict) -> np.ndarray:
   if c.spectrogram == "cqt_map":
     mag = cqt.to_log_frequency(mag, _fmap(c))
   return np.asarray(spectral.compress(mag, log_max=c.log_max))
+
+
+def analyze_all(inputs: Mapping[str, np.ndarray], configs) -> dict[tuple, dict]:
+  """`{key: {path: spectrogram [time, bins]}}` of the waveforms `inputs`
+  under each representation of `configs`."""
+  out = {}
+  for c in configs:
+    k = key(c)
+    if k not in out:
+      out[k] = {p: analyze(y, c) for p, y in inputs.items()}
+  return out
 
 
 def render(result, c: ml_collections.ConfigDict, *, length: int,
