@@ -94,7 +94,7 @@ def continue_frames(delta: jnp.ndarray, prefix: jnp.ndarray, base: jnp.ndarray,
 def continued(fun: Callable[..., Any], ramp_frames: int) -> Callable[..., Any]:
   """`g(delta, prefix, base, *args) = fun(continue_frames(delta, prefix, base,
   ramp_frames), *args)`: `fun` with the first frames held, optimised from `delta = 0`.
-  Cached, as `objective`, so the blocks of one output share one compiled solver."""
+  Cached, as `objective.function`, so the blocks of one output share one compiled solver."""
 
   def g(delta, prefix, base, *args):
     return fun(continue_frames(delta, prefix, base, ramp_frames), *args)
