@@ -285,8 +285,9 @@ def run(
   elif params and not pretrained:
     logging.warning("params=%s is not used: no selected variant of %s is pretrained", params,
                     name)
-  configs = {v["name"]: variant_config(e, v, quick=quick, params=params or "",
-                                       overrides=overrides) for v in selected}
+  all_configs = {v["name"]: variant_config(e, v, quick=quick, params=params or "",
+                                           overrides=overrides) for v in e.variants}
+  configs = {v["name"]: all_configs[v["name"]] for v in selected}
 
   n_fft = max(c.n_fft for c in configs.values())
   inputs = _load(list(style_paths) + ([] if content_path is None else [content_path]),
@@ -319,8 +320,6 @@ def run(
   sweep.run_points(points, output_dir=output_dir, resume=resume,
                    jobs_per_device=jobs_per_device, plot=True)
 
-  all_configs = {v["name"]: variant_config(e, v, quick=quick, params=params or "",
-                                           overrides=overrides) for v in e.variants}
   info = os.path.join(output_dir, QUICK_PRETRAIN_DIR, "train.json")
   pretraining = None
   if trained_here and os.path.isfile(info):
