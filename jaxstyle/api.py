@@ -17,6 +17,7 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import audio
+from jaxstyle import batch
 from jaxstyle import blocks
 from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
@@ -39,6 +40,23 @@ def load_audio(path: str, *, sample_rate: int = 22050, offset_s: float = 0.0,
   return audio.check(y, name=path, n_fft=1)
 
 
+def spectrogram(y: np.ndarray, c: ml_collections.ConfigDict | None = None) -> np.ndarray:
+  """The network-scale spectrogram `[time, bins]` of a waveform `[samples]` under config
+  `c`'s representation (default: `load_config("default")`'s)."""
+  c = load_config("default") if c is None else c
+  return representation.analyze(np.asarray(y, np.float32), config_lib.representation_spec(c))
+
+
+def resynthesize(spec: np.ndarray, c: ml_collections.ConfigDict | None = None, *,
+                 length: int | None = None, seed: int = 0) -> np.ndarray:
+  """A waveform `[length]` (default `hop_length * (time - 1)`) whose representation
+  under config `c` is about `spec` `[time, bins]` (Griffin-Lim, or librosa's for cqt)."""
+  c = load_config("default") if c is None else c
+  length = c.hop_length * (len(spec) - 1) if length is None else length
+  return representation.resynthesize(np.asarray(spec), config_lib.representation_spec(c),
+                                     config_lib.phase_spec(c), length=length, seed=seed)[0]
+
+
 def _checked(y, name: str, c: ml_collections.ConfigDict) -> np.ndarray:
   y = np.asarray(y, np.float32)
   if y.ndim != 1:
@@ -46,15 +64,50 @@ def _checked(y, name: str, c: ml_collections.ConfigDict) -> np.ndarray:
   return audio.check(y, name=name, n_fft=c.n_fft)
 
 
+def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray],
+               content: np.ndarray | None = None, n_frames: int | None = None,
+               n_samples: int | None = None, seed: int = 0,
+               variables: dict | None = None) -> synthesis.Result:
+  """Texture synthesis (no content) or style transfer on spectrograms.
+
+  Args:
+    c: a checked config.
+    style: style spectrograms `[time_i, bins]` (network scale, `spectrogram`); several
+      clips of any lengths form one multi-texture target.
+    content: content spectrogram `[time, bins]` for style transfer; the output has
+      its shape.
+    n_frames: output frames of a texture (default: the longest style); for
+      `net.orientation=time`, where frames are channels, the style's.
+    n_samples: output samples (default `hop_length * (n_frames - 1)`, a loop's
+      `hop_length * n_frames`); they must make `n_frames` frames.
+    seed: seed of the noise start and of Griffin-Lim's phases.
+    variables: the frozen network's (`jaxstyle.checkpoint.variables`); needed when
+      `c.params` names a checkpoint, else by default random from `c.net.seed`.
+
+  Returns:
+    `synthesis.Result`: the audio, the best spectrogram, the loss history.
+  """
+  if content is not None:
+    n_frames = len(content)
+  n_frames = n_frames or max(len(s) for s in style)
+  n_samples = n_samples or c.hop_length * (n_frames if c.loop else n_frames - 1)
+  spec = config_lib.spec(c, n_samples=n_samples)
+  if spec.n_frames != n_frames:
+    raise ValueError(f"{n_samples} samples do not make {n_frames} frames")
+  if variables is None and c.params:
+    raise ValueError(f"config.params names a checkpoint ({c.params}): load it with "
+                     "jaxstyle.checkpoint.variables and pass the variables")
+  (result,) = batch.synthesize([batch.Job(spec, style, content, seed)], variables=variables)
+  return result
+
+
 def _render(c, style, content, n_samples: int, seed: int) -> np.ndarray:
-  n_frames, n_samples = synthesis.output_length(c, n_samples)
-  specs = [representation.analyze(y, c) for y in style]
-  content = None if content is None else representation.analyze(content, c)
-  n_frames = n_frames if content is None else len(content)
-  result = synthesis.synthesize(
-      c, style=specs, n_frames=n_frames, n_samples=n_samples, content=content, seed=seed,
-      variables=checkpoint.variables(c, n_frames, specs[0].shape[1]))
-  return representation.render(result, c, length=n_samples, seed=seed)[0]
+  r = config_lib.representation_spec(c)
+  specs = [representation.analyze(y, r) for y in style]
+  content = None if content is None else representation.analyze(content, r)
+  n_frames = r.n_frames(n_samples, circular=c.loop)
+  return synthesize(c, style=specs, content=content, n_frames=n_frames, n_samples=n_samples,
+                    seed=seed, variables=checkpoint.variables(c, n_frames, specs[0].shape[1])).audio
 
 
 def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDict | None = None,
@@ -66,7 +119,7 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
       mixing their statistics).
     c: a config (default: `load_config("default")`, a small fast net).
     duration_s: output length in seconds (default: the longest style clip); a `loop` config's is
-      rounded up to a whole ring (`synthesis.output_length`). Longer than
+      rounded up to a whole ring (`config.output_samples`). Longer than
       `c.block_s`, it is made in blocks (`jaxstyle.blocks`).
     seed: seed of the noise init and the phase reconstruction.
 
@@ -83,11 +136,13 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
   if n_samples < c.n_fft:
     raise InputError(f"duration_s={duration_s} is too short: at least one frame "
                      f"({c.n_fft / c.sample_rate:.3f} s) is needed")
-  if blocks.needed(c, n_samples):
-    blocks.check(c, n_samples)
-    specs = [representation.analyze(y, c) for y in clips]
-    variables = checkpoint.variables(c, blocks.frames(c, n_samples), specs[0].shape[1])
-    parts = blocks.synthesize(c, style=specs, n_samples=n_samples, seed=seed,
+  n_samples = config_lib.output_samples(c, n_samples)
+  if blocks.needed(n_samples, block_s=c.block_s, sample_rate=c.sample_rate, loop=c.loop):
+    p, spec = config_lib.in_blocks(c, n_samples)
+    specs = [representation.analyze(y, spec.representation) for y in clips]
+    variables = checkpoint.variables(c, spec.n_frames, specs[0].shape[1])
+    targets = batch.targets(spec, specs, variables)
+    parts = blocks.synthesize(spec, targets, p, n_samples=n_samples, seed=seed,
                               variables=variables)
     return np.concatenate([b.audio for b in parts])
   return _render(c, clips, None, n_samples, seed)

@@ -1,21 +1,23 @@
-"""Many syntheses in one compiled program, over the local devices.
+"""Running syntheses: one or many jobs in one compiled program, over the local devices.
 
-The one module that batches jobs (`jax.vmap`) and spreads them over devices:
-`minimize_batch` / `synthesize_batch` run N independent L-BFGS runs in one program,
-each with its own solver state, line search, best iterate and NaN guard; the network's
-variables are shared, not batched. With a `mesh` (`local_mesh()`) the jobs are split
-over its devices by `jax.shard_map`: each device runs its share with no
-communication, so no device waits on another's line searches.
+`run` is the host side of every synthesis (scripts, sweeps, blocks, the library
+calls). It compiles the three parts of `synthesis.generate` (`begin`, `advance`,
+`finish`): for one job as they are, for several `jax.vmap`-ed over a leading job axis
+and, with a `mesh`, split over its devices by `jax.shard_map`, each device running its
+jobs with no communication. The L-BFGS iterations run on the device in chunks of
+`log_every`; between two chunks the host reads one small `optimize.Summary` for the
+progress line, and nothing else. Each job has its own L-BFGS state, line search, best
+iterate and stop: a job that stops is frozen at its best iterate while the others go
+on, and the run ends when none is running.
 
-Jobs may share a program if their configs differ only in the loss weights
-(`static_key`), and their spectrograms have equal shapes; seeds, weights and style
-or content clips are arguments of the program.
+The one module that batches jobs: jobs share a program if their `Spec`s are equal but
+for the weights of active terms (`batchable`); keys, weights, style targets and
+content spectrograms are arguments of the program.
 """
 
 from collections.abc import Sequence
 import dataclasses
 import functools
-import json
 import time
 from typing import Any
 
@@ -24,34 +26,14 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
-import ml_collections
 import numpy as np
 
-from jaxstyle import config as config_lib
+from jaxstyle import objective
 from jaxstyle import optimize
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
 JOB_AXIS = "jobs"  # the mesh axis the jobs are split over
-WEIGHT_KEYS = ("style_weight", "content_weight", "bound_weight")
-
-
-@dataclasses.dataclass
-class BatchResult:
-  """What `minimize_batch` returns.
-
-  Attributes:
-    x: the best iterate of each job (lowest finite value), `[jobs, *x_shape]`.
-    histories: per job, as `optimize.Result.history`; a frozen job's stops where it
-      was frozen.
-    stop_reasons: per job, why it stopped before `iterations`, or None.
-    compile_s: time to compile the batched `init` and `step`.
-  """
-
-  x: np.ndarray
-  histories: list[dict[str, list[float]]]
-  stop_reasons: list[str | None]
-  compile_s: float
 
 
 def local_mesh() -> Mesh:
@@ -59,47 +41,58 @@ def local_mesh() -> Mesh:
   return Mesh(np.array(jax.local_devices()), (JOB_AXIS,))
 
 
-def _where(mask: jnp.ndarray, new: Any, old: Any) -> Any:
-  """Per job, `new` where `mask` (`[jobs]` bool) is true, else `old`; leaf by leaf."""
-  return jax.tree.map(lambda n, o: jnp.where(mask.reshape(mask.shape + (1,) * (n.ndim - 1)), n, o),
-                      new, old)
+def stack(trees: Sequence[Any]) -> Any:
+  """Pytrees of equal structure and shapes stacked leaf by leaf along a new job axis."""
+  return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
 
 
-@functools.cache
-def _batched(solver: optimize.Solver, in_axes: tuple[int | None, ...],
-             mesh: Mesh | None) -> optimize.Solver:
-  """`solver` over a leading job axis, keeping each job's best iterate and NaN guard.
+def stack_targets(targets: Sequence[objective.Targets]) -> objective.Targets:
+  """`stack` of the targets of several styles. Their Gram factors may differ in rows
+  (clips of different lengths); zero rows leave a Gram unchanged (`losses.style_target`),
+  so they are padded to a common count first."""
+  rows = jax.tree.map(lambda *t: max(x.shape[0] for x in t), *[t.gram for t in targets])
+  padded = [t._replace(gram=jax.tree.map(lambda g, r: jnp.pad(g, ((0, r - g.shape[0]), (0, 0))),
+                                         t.gram, rows)) for t in targets]
+  shapes = {str(jax.tree.map(jnp.shape, t)) for t in padded}
+  if len(shapes) > 1:
+    raise InputError("the style targets of one batch need equal shapes (the time "
+                     "orientation: clips of equal length)")
+  return stack(padded)
 
-  init(x, *args) -> (state, value, aux, running)
-  step(x, state, best_x, best_value, running, *args)
-    -> (x, state, best_x, best_value, running, value, aux)
-  A job stops running when its value or iterate turns non-finite; from then on its
-  `x` and `state` stay as they were (it still computes, and its results are dropped).
-  """
-  vinit = jax.vmap(solver.init, in_axes=(0, *in_axes))
-  vstep = jax.vmap(solver.step, in_axes=(0, 0, *in_axes))
 
-  def init(x, *args):
-    state, value, aux = vinit(x, *args)
-    return state, value, aux, jnp.isfinite(value)
+def program(spec: synthesis.Spec) -> synthesis.Spec:
+  """What fixes the compiled program of `spec`: the spec with the weights of its active
+  terms set to 1 (specs equal here can be one batch)."""
+  o = spec.objective
+  weights = tuple((k, float(w > 0)) for k, w in o.weights)
+  return dataclasses.replace(spec, objective=dataclasses.replace(o, weights=weights))
 
-  def step(x, state, best_x, best_value, running, *args):
-    new_x, new_state, value, aux = vstep(x, state, *args)
-    finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(new_x.reshape(len(new_x), -1)), axis=1)
-    running = running & finite
-    x, state = _where(running, (new_x, new_state), (x, state))
-    better = running & (value <= best_value)
-    best_x, best_value = _where(better, (new_x, value), (best_x, best_value))
-    return x, state, best_x, best_value, running, value, aux
 
-  if mesh is not None:
-    # Each device runs its jobs alone: no collectives, so no varying-axis checks (optax's
-    # line search transposes with a plain float cotangent, which those checks refuse).
-    specs = tuple(P() if a is None else P(JOB_AXIS) for a in in_axes)
-    split = functools.partial(jax.shard_map, mesh=mesh, out_specs=P(JOB_AXIS), check_vma=False)
-    init = split(init, in_specs=(P(JOB_AXIS), *specs))
-    step = split(step, in_specs=(P(JOB_AXIS),) * 5 + specs)
-  return optimize.Solver(jax.jit(init), jax.jit(step))
+def batchable(specs: Sequence[synthesis.Spec]) -> synthesis.Spec:
+  """The program's spec of jobs whose specs differ only in the weights of their active
+  terms (the first's); raises `InputError` naming what else differs."""
+  first = _fields(program(specs[0]))
+  differ = sorted({k for s in specs[1:] for k, v in _fields(program(s)).items() if first[k] != v})
+  if differ:
+    raise InputError("the jobs of one batch may differ only in loss weights (of the same "
+                     f"terms), seeds and clips; their configs differ in: {', '.join(differ)}")
+  return specs[0]
+
+
+def _fields(s: synthesis.Spec) -> dict[str, Any]:
+  """The spec's settings by config key (`net.kernel_size`, `style_weight`, ...)."""
+  out = {}
+  for part, prefix in ((s.objective.representation, ""), (s.objective, ""), (s.net, "net."),
+                       (s.lbfgs, ""), (s.phase, "phase_"), (s, "")):
+    for f in dataclasses.fields(part):
+      value = getattr(part, f.name)
+      if dataclasses.is_dataclass(value):
+        continue
+      if f.name == "weights":
+        out.update({f"{k}_weight": w for k, w in value})
+      else:
+        out[{"kind": "spectrogram"}.get(f.name, prefix + f.name)] = value
+  return out
 
 
 def _pad(tree: Any, n: int) -> Any:
@@ -109,177 +102,174 @@ def _pad(tree: Any, n: int) -> Any:
       tree)
 
 
-def minimize_batch(
-    solver: optimize.Solver,
-    x0: jnp.ndarray,
-    *args: Any,
-    in_axes: Sequence[int | None],
-    iterations: int,
-    log_every: int = 10,
-    stall_iterations: int = 0,
-    stall_tolerance: float = 0.0,
-    mesh: Mesh | None = None,
-) -> BatchResult:
-  """`optimize.minimize` for independent jobs, all in one compiled program.
+def _begin(spec, targets, key, content, variables, weights, hold):
+  return synthesis.begin(spec, targets, key, content=content, variables=variables,
+                         weights=weights, hold=hold)
 
-  Each job has its own L-BFGS state, line search and best iterate (vmap over
-  `solver.step`), so its result equals what `minimize` gives for it alone, up to
-  floating-point rounding. A job whose loss or iterate turns non-finite is frozen at
-  its best iterate while the others go on; it still takes part in the vmapped
-  computation (its line search may run to its limit), and its results are dropped.
-  So is a job that stalls (as in `minimize`); the run ends when no job is running.
+
+def _advance(spec, state, targets, content, variables, weights, hold, until):
+  return synthesis.advance(spec, state, targets, until=until, content=content,
+                           variables=variables, weights=weights, hold=hold)
+
+
+def _finish(spec, state, key, hold):
+  return synthesis.finish(spec, state, key, hold=hold)
+
+
+@functools.cache
+def _programs(spec: synthesis.Spec, batched: bool, mesh: Mesh | None, shared_weights: bool):
+  """The jitted (begin, advance, finish) of `spec`: as they are, or over a job axis
+  (`batched`) and split over `mesh`. `shared_weights`: the weights are the spec's (one
+  for all jobs), else an argument per job."""
+  begin, advance, finish = (functools.partial(f, spec) for f in (_begin, _advance, _finish))
+  if batched:
+    w = None if shared_weights else 0
+    # targets, key/state, content, variables (shared), weights, hold[, until]
+    begin = jax.vmap(begin, in_axes=(0, 0, 0, None, w, 0))
+    advance = jax.vmap(advance, in_axes=(0, 0, 0, None, w, 0, None))
+    finish = jax.vmap(finish, in_axes=(0, 0, 0))
+    if mesh is not None:
+      # Each device runs its jobs alone: no collectives, so no varying-axis checks (optax's
+      # line search transposes with a plain float cotangent, which those checks refuse).
+      j, s = P(JOB_AXIS), P()
+      ws = s if shared_weights else j
+      split = functools.partial(jax.shard_map, mesh=mesh, out_specs=j, check_vma=False)
+      begin = split(begin, in_specs=(j, j, j, s, ws, j))
+      advance = split(advance, in_specs=(j, j, j, s, ws, j, s))
+      finish = split(finish, in_specs=(j, j, j))
+  return jax.jit(begin), jax.jit(advance), jax.jit(finish)
+
+
+def run(spec: synthesis.Spec, targets: objective.Targets, keys: jax.Array, *,
+        content: jnp.ndarray | None = None, variables: dict | None = None,
+        weights: dict | None = None, hold: synthesis.Hold | None = None,
+        mesh: Mesh | None = None, progress: bool = True, chunk: int | None = None,
+        seeds: Sequence[int] | None = None) -> list[synthesis.Result]:
+  """Runs `len(keys)` jobs of `spec` in one program; each gives what `synthesis.generate`
+  gives for it alone (exactly for a single job on one device, which runs unbatched;
+  up to floating-point rounding for a batch).
 
   Args:
-    solver: from `optimize.lbfgs`; its `fun(x, *args)` is the objective of one job.
-    x0: the starts `[jobs, *x_shape]`.
-    *args: the other arguments of `fun`: with a leading job axis where `in_axes` is
-      0, shared by all jobs (e.g. the network's variables) where it is None.
-    in_axes: 0 or None for each of `args`, as in `jax.vmap`.
-    iterations: L-BFGS iterations of every job.
-    log_every: iterations between progress lines (the least and greatest total and
-      terms over the running jobs).
-    stall_iterations, stall_tolerance: as in `optimize.minimize`, per job.
-    mesh: a 1D mesh (e.g. `local_mesh()`) to split the jobs over its devices; they
-      are padded to a multiple of its size by repeating the last job. None: the
-      default device.
+    spec: the program's spec (`batchable` for jobs of several configs).
+    targets: `objective.Targets` with a leading job axis (`stack_targets`).
+    keys: `[jobs]` PRNG keys (noise start and Griffin-Lim).
+    content: `[jobs, frames, freq]` content spectrograms (style transfer), or None.
+    variables: the frozen network's, shared by all jobs (default random, made once).
+    weights: `{term: [jobs]}` per-job weights, or None: the spec's.
+    hold: a `synthesis.Hold` with a leading job axis (blocks), or None.
+    mesh: split the jobs over this 1D mesh's devices (padded to a multiple of its size
+      by repeating the last job); None: the default device.
+    progress: show the progress line (`optimize.Progress`) after each chunk.
+    chunk: iterations per dispatch (default `spec.lbfgs.log_every`).
+    seeds: each job's seed, for the host's phase reconstruction of `cqt` (librosa).
 
   Returns:
-    The best iterates and the history and stop reason of each job.
+    One `synthesis.Result` per job, in order; `compile_s` is the program's.
   """
-  in_axes = tuple(in_axes)
-  if len(in_axes) != len(args) or any(a not in (0, None) for a in in_axes):
-    raise ValueError(f"in_axes must hold 0 or None for each of the {len(args)} args, "
-                     f"got {in_axes}")
-  n_jobs = len(x0)
-  batched = _batched(solver, in_axes, mesh)
-  x0 = jnp.asarray(x0)
-  if mesh is not None:
+  n_jobs = len(keys)
+  seeds = list(seeds) if seeds is not None else [0] * n_jobs
+  if variables is None:
+    variables = synthesis.random_variables(spec)
+  batched = n_jobs > 1 or (mesh is not None and mesh.size > 1)
+  mesh = mesh if batched and mesh is not None and mesh.size > 1 else None
+  jobs = (targets, keys, content, weights, hold)
+  if not batched:
+    jobs = jax.tree.map(lambda a: a[0], jobs)
+  elif mesh is not None:
     n = -(-n_jobs // mesh.size) * mesh.size
-    jobs, shared = NamedSharding(mesh, P(JOB_AXIS)), NamedSharding(mesh, P())
-    x0 = jax.device_put(_pad(x0, n), jobs)
-    args = tuple(jax.device_put(a, shared) if ax is None else jax.device_put(_pad(a, n), jobs)
-                 for a, ax in zip(args, in_axes, strict=True))
+    on_jobs, shared = NamedSharding(mesh, P(JOB_AXIS)), NamedSharding(mesh, P())
+    jobs = jax.device_put(_pad(jobs, n), on_jobs)
+    variables = jax.device_put(variables, shared)
+  targets, keys, content, weights, hold = jobs
+  begin, advance, finish = _programs(spec, batched, mesh, weights is None)
 
   start = time.perf_counter()
-  init = batched.init.lower(x0, *args).compile()
-  state, best_v, aux, running_d = init(x0, *args)
-  step = batched.step.lower(x0, state, x0, best_v, running_d, *args).compile()
+  begin = begin.lower(targets, keys, content, variables, weights, hold).compile()
+  state = begin(targets, keys, content, variables, weights, hold)
+  until = jnp.int32(0)
+  advance = advance.lower(state, targets, content, variables, weights, hold, until).compile()
+  finish = finish.lower(state, keys, hold).compile()
   compile_s = time.perf_counter() - start
 
-  value, aux = jax.device_get((best_v, aux))
-  track = optimize.Tracker(value[:n_jobs], {k: v[:n_jobs] for k, v in aux.items()},
-                           iterations=iterations, log_every=log_every,
-                           stall_iterations=stall_iterations, stall_tolerance=stall_tolerance)
-  x, best_x = x0, x0
-  for i in range(1, iterations + 1):
-    if not track.running.any():
+  settings = spec.lbfgs
+  step = chunk or settings.log_every
+  show = optimize.Progress(settings, jobs=n_jobs) if progress else None
+  done = 0
+  while done < settings.iterations:
+    done = min(done + step, settings.iterations)
+    state = advance(state, targets, content, variables, weights, hold, jnp.int32(done))
+    s = jax.device_get(optimize.summary(state))  # the one read per chunk
+    if not batched:
+      s = jax.tree.map(lambda a: np.asarray(a)[None], s)
+    s = jax.tree.map(lambda a: a[:n_jobs], s)
+    if show is not None and (done % settings.log_every == 0 or done == settings.iterations
+                             or not (s.stop == optimize.RUNNING).any()):
+      show.update(s)
+    if not (s.stop == optimize.RUNNING).any():
       break
-    x, state, best_x, best_v, running_d, value, aux = step(x, state, best_x, best_v, running_d,
-                                                           *args)
-    value, aux, finite = jax.device_get((value, aux, running_d))
-    was_running = track.running.copy()
-    track.update(i, value[:n_jobs], {k: v[:n_jobs] for k, v in aux.items()}, finite[:n_jobs])
-    if (track.running != (was_running & finite[:n_jobs])).any():  # a stall: freeze on device
-      running_d = jax.device_put(np.pad(track.running, (0, len(finite) - n_jobs)),
-                                 running_d.sharding)
-  return BatchResult(np.asarray(best_x)[:n_jobs], track.histories, track.stop_reasons,
-                     compile_s)
+  if show is not None:
+    show.close()
+  out = jax.device_get(finish(state, keys, hold))
+  if not batched:
+    out = jax.tree.map(lambda a: np.asarray(a)[None], out)
+  return [synthesis.result(spec, jax.tree.map(lambda a, j=j: a[j], out), compile_s=compile_s,
+                           seed=seeds[j]) for j in range(n_jobs)]
 
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-  """One synthesis of a batch: the arguments of `synthesis.synthesize` for it.
+  """One synthesis of a batch.
 
   Attributes:
-    config: a checked config; the jobs of one batch must have equal configs but for
-      the loss weights (`static_key`).
+    spec: its `synthesis.Spec`; the jobs of one batch must have equal specs but for the
+      weights of their active terms (`batchable`).
     style: style spectrograms `[time_i, freq]` (network scale), one target.
     content: content spectrogram `[time, freq]` for style transfer, or None.
-    seed: seed of the noise init.
+    seed: seed of the noise start and of the phase reconstruction.
   """
 
-  config: ml_collections.ConfigDict
+  spec: synthesis.Spec
   style: Sequence[np.ndarray]
   content: np.ndarray | None = None
   seed: int = 0
 
 
-def static_key(c: ml_collections.ConfigDict) -> str:
-  """The part of a config that fixes the compiled program: all but the loss weights (JSON)."""
-  d = c.to_dict()
-  for k in WEIGHT_KEYS:
-    d.pop(k)
-  return json.dumps(d, sort_keys=True)
+_targets = jax.jit(synthesis.targets)
 
 
-def synthesize_batch(
-    jobs: Sequence[Job],
-    *,
-    n_frames: int | None = None,
-    n_samples: int | None = None,
-    variables: dict | None = None,
-    mesh: Mesh | None = None,
-) -> list[synthesis.Result]:
-  """`synthesis.synthesize` for each job, all in one compiled program (`minimize_batch`).
+def targets(spec: synthesis.Spec, style: Sequence[np.ndarray],
+            variables: dict | None = None) -> objective.Targets:
+  """`synthesis.targets` of style spectrograms `[time_i, freq]`, compiled."""
+  return _targets(spec, tuple(jnp.asarray(s) for s in style), variables)
 
-  The jobs share one network and its variables; they may differ in loss weights,
-  seeds and style and content clips. Every job needs the same output shape and
-  task (texture or style transfer); style clips may differ in length (their Grams
-  do not), except for `net.orientation=time`, where time frames are channels.
+
+def synthesize(jobs: Sequence[Job], *, variables: dict | None = None, mesh: Mesh | None = None,
+               progress: bool = True, chunk: int | None = None) -> list[synthesis.Result]:
+  """The jobs' syntheses in one compiled program (`run`): their style targets, weights,
+  contents and keys stacked along the job axis.
 
   Args:
-    jobs: the syntheses; each result equals `synthesis.synthesize` of its job alone,
-      up to floating-point rounding (exactly for a single job on one device, which
-      runs unbatched).
-    n_frames: output frames of every texture job (default: its longest style).
-    n_samples: output samples of every job (as `synthesis.synthesize`'s).
-    variables: frozen network variables (as `synthesis.synthesize`'s: needed with a
-      checkpoint, else by default random, made once for all jobs).
-    mesh: split the jobs over this mesh's devices (see `minimize_batch`).
+    jobs: the syntheses; each result equals its job made alone up to floating-point
+      rounding (exactly for a single job on one device, which runs unbatched). They
+      share one task (texture or style transfer) and output shape; style clips may
+      differ in length, except for `net.orientation=time`, where frames are channels.
+    variables: the frozen network's (a checkpoint's); default random, made once.
+    mesh, progress, chunk: as in `run`.
 
   Returns:
-    One result per job, in order; `compile_s` is the batch's.
+    One result per job, in order.
   """
-  if len(jobs) == 1 and (mesh is None or mesh.size == 1):
-    # Nothing to batch: the plain program, so a batch of one is `synthesize`'s bytes.
-    (j,) = jobs
-    return [synthesis.synthesize(j.config, style=j.style, content=j.content, n_frames=n_frames,
-                                 n_samples=n_samples, seed=j.seed, variables=variables)]
-  keys = {static_key(j.config) for j in jobs}
-  if len(keys) > 1:
-    raise InputError("the jobs of one batch may differ only in loss weights, seeds and clips; "
-                     f"their configs differ in: {', '.join(_differences(keys))}")
-  problems = []
-  for j in jobs:
-    p = synthesis.problem(j.config, style=j.style, content=j.content, n_frames=n_frames,
-                          n_samples=n_samples, seed=j.seed, variables=variables)
-    variables = p.variables
-    problems.append(p)
-  # Style targets of clips of different lengths have different row counts; zero rows
-  # leave them unchanged (`losses.style_target`), so pad them to a common length.
-  rows = jax.tree.map(lambda *t: max(x.shape[0] for x in t), *[p.targets.gram for p in problems])
-  problems = [p._replace(targets=p.targets._replace(gram=jax.tree.map(
-      lambda t, r: jnp.pad(t, ((0, r - t.shape[0]), (0, 0))), p.targets.gram, rows)))
-      for p in problems]
-  shapes = {str(jax.tree.map(jnp.shape, (p.x0, p.args[1:]))) for p in problems}
-  if len({p.fun for p in problems}) > 1 or len(shapes) > 1:
+  spec = batchable([j.spec for j in jobs])
+  if len({j.content is None for j in jobs}) > 1 or len(
+      {None if j.content is None else np.shape(j.content) for j in jobs}) > 1:
     raise InputError("the jobs of one batch need one task (texture or style transfer) and "
-                     "equal output shapes; got output shapes "
-                     f"{sorted({p.x0.shape for p in problems})}")
-  stack = lambda *xs: jnp.stack(xs)
-  c = jobs[0].config
-  solver = optimize.lbfgs(problems[0].fun, solver=c.solver, history_size=c.history_size)
-  res = minimize_batch(solver, jnp.stack([p.x0 for p in problems]), variables,
-                       *jax.tree.map(stack, *[p.args[1:] for p in problems]),
-                       in_axes=(None, 0, 0, 0), iterations=c.iterations, log_every=c.log_every,
-                       stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance,
-                       mesh=mesh)
-  return [synthesis.result(problems[0].form, x, h, r, res.compile_s)
-          for x, h, r in zip(res.x, res.histories, res.stop_reasons, strict=True)]
-
-
-def _differences(keys: set[str]) -> list[str]:
-  """The dotted config keys whose values differ between configs (`static_key`s)."""
-  items = [{k: json.dumps(v) for k, v in config_lib.flatten(json.loads(key)).items()}
-           for key in keys]
-  return sorted(k for k in items[0] if len({d.get(k) for d in items}) > 1)
+                     "equal output shapes")
+  variables = synthesis.random_variables(spec) if variables is None else variables
+  stacked = stack_targets([targets(j.spec, j.style, variables) for j in jobs])
+  content = (None if jobs[0].content is None
+             else stack([jnp.asarray(j.content, jnp.float32) for j in jobs]))
+  weights = (None if all(j.spec == spec for j in jobs)
+             else stack([objective.weights(j.spec.objective) for j in jobs]))
+  keys = jnp.stack([jax.random.key(j.seed) for j in jobs])
+  return run(spec, stacked, keys, content=content, variables=variables, weights=weights,
+             mesh=mesh, progress=progress, chunk=chunk, seeds=[j.seed for j in jobs])

@@ -166,13 +166,15 @@ def objective_cost(name: str, *, conv: str = "fft", evals: int = 5, warmup: int 
   content = spectral.spectrogram(examples.tones(duration_s=SECONDS, sample_rate=SAMPLE_RATE),
                                  n_fft=N_FFT, hop_length=s.hop_length)
   n_frames, n_freq = style.shape
-  net = nets.from_config(c)
-  variables = nets.prepare(c, nets.random_variables(c, n_frames, n_freq), c.net.stacks)
+  spec = config_lib.spec(c, n_samples=s.hop_length * (n_frames - 1))
+  net = spec.module()
+  variables = nets.prepare(spec.net, nets.random_variables(spec.net, n_frames, n_freq),
+                           c.net.stacks)
   targets = objective.Targets(gram={k: losses.style_target(v) for k, v in objective.features(
-      net, variables, style, s.style).items()}, floor=jnp.float32(1e-5))
+      net, variables, style, s.style).items()}, floor=jnp.float32(1e-5), rms=jnp.ones(n_freq))
   feats = objective.features(net, variables, content, s.content) if s.content else {}
-  fun = objective.function(net, s.style, s.content)
-  args = (variables, targets, feats, objective.weights(c))
+  fun = objective.function(net, spec.objective, content=bool(s.content))
+  args = (variables, targets, feats, objective.weights(spec.objective))
   x = 0.1 * jax.random.uniform(jax.random.key(0), style.shape)
   start = time.perf_counter()
   step = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, *args).compile()

@@ -1,22 +1,22 @@
-"""Whole syntheses measured: seconds per texture alone, batched and sequential, and over
-devices (`scripts/benchmark.py`); optax against jaxopt L-BFGS on the papers' problems and
-jaxstyle's texture configs (`scripts/benchmark.py --solvers`; BUILD.md "L-BFGS: optax
-against jaxopt")."""
+"""Whole syntheses measured (`scripts/benchmark.py`): textures per second with the L-BFGS
+loop on the device against a host loop, at several batch sizes (`generation`); seconds
+per texture alone, batched and sequential (`batch_throughput`), and over devices
+(`sweep_throughput`); optax against jaxopt L-BFGS on the papers' problems and
+jaxstyle's texture configs (`--solvers`; BUILD.md "L-BFGS: optax against jaxopt")."""
 
+from collections.abc import Sequence
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxstyle import batch
 from jaxstyle import config as config_lib
 from jaxstyle import examples
-from jaxstyle import nets
 from jaxstyle import optimize
 from jaxstyle import representation
-from jaxstyle import spectral
 from jaxstyle import synthesis
-from jaxstyle.benchmark import N_FFT
 from jaxstyle.benchmark import SECONDS
 
 
@@ -26,30 +26,86 @@ def _texture_config(*, channels: int, iterations: int):
   return c
 
 
+def _jobs(c, *, jobs: int, duration_s: float) -> list[batch.Job]:
+  """`jobs` seeds of a texture of the built-in example under config `c`."""
+  y = examples.birds_and_rain(duration_s=duration_s, sample_rate=c.sample_rate)
+  spec = config_lib.spec(c, n_samples=y.size)
+  style = representation.analyze(y, spec.representation)
+  return [batch.Job(spec, [style], seed=k) for k in range(jobs)]
+
+
+def _seconds(f) -> float:
+  start = time.perf_counter()
+  f()
+  return time.perf_counter() - start
+
+
+def generation(c, *, batches: Sequence[int] = (1, 8, 64), iterations: int = 10,
+               duration_s: float = 4.0, rounds: int = 1) -> dict:
+  """Textures per second of config `c` (`iterations` L-BFGS iterations, the stall stop
+  off, `duration_s` of the built-in example), per batch size in `batches`, two ways in
+  one run:
+
+  - `device`: the loop on the device, read every `log_every` iterations (`batch.run`);
+  - `host`: the same program driven from the host one iteration at a time, its state
+    read after each (the cost of the loop before it moved onto the device).
+
+  Each after a warm-up run that compiles it; `rounds` timed runs alternate the two,
+  the best of each kept. The phase reconstruction is included.
+  """
+  c = c.copy_and_resolve_references()
+  c.iterations, c.stall_iterations = iterations, 0
+  out = {"iterations": iterations, "duration_s": duration_s, "log_every": c.log_every,
+         "rows": []}
+  for n in batches:
+    jobs = _jobs(c, jobs=n, duration_s=duration_s)
+    variables = synthesis.random_variables(jobs[0].spec)
+    mesh = batch.local_mesh() if n > 1 else None
+    ways = {"device": None, "host": 1}
+
+    def run(chunk, jobs=jobs, variables=variables, mesh=mesh):
+      return batch.synthesize(jobs, variables=variables, mesh=mesh, progress=False, chunk=chunk)
+
+    for chunk in ways.values():
+      run(chunk)
+    best = {}
+    for _ in range(rounds):
+      for way, chunk in ways.items():
+        best[way] = min(best.get(way, np.inf), _seconds(lambda chunk=chunk: run(chunk)))
+    out["rows"].append({"batch": n, **{f"{w}_textures_per_s": n / s for w, s in best.items()},
+                        "device_vs_host": best["host"] / best["device"]})
+  return out
+
+
+def generation_table(results: dict[str, dict]) -> str:
+  """A markdown table of `generation` results by config name."""
+  rows = ["| config | batch | host loop textures/s | device loop textures/s | device / host |",
+          "|---|---|---|---|---|"]
+  for name, r in results.items():
+    for row in r["rows"]:
+      rows.append(f"| {name} | {row['batch']} | {row['host_textures_per_s']:.3g} | "
+                  f"{row['device_textures_per_s']:.3g} | {row['device_vs_host']:.2f} |")
+  return "\n".join(rows)
+
+
 def batch_throughput(*, jobs: int = 8, channels: int = 512, iterations: int = 20,
                      duration_s: float = SECONDS) -> dict:
   """Seconds per texture (`duration_s` long, `channels`-wide 2-stack net, `iterations`
   L-BFGS iterations): one job alone, `jobs` seeds in one vmapped program, and `jobs`
-  sequential runs of `synthesis.synthesize`; each after a warm-up compile."""
-  c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(duration_s=duration_s), n_fft=N_FFT,
-                              hop_length=c.hop_length)
-  todo = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
-  variables = nets.random_variables(c, *spec.shape)
+  sequential runs of one job; each after a warm-up compile."""
+  todo = _jobs(_texture_config(channels=channels, iterations=iterations), jobs=jobs,
+               duration_s=duration_s)
+  variables = synthesis.random_variables(todo[0].spec)
+  kw = dict(variables=variables, progress=False)
   runs = {
-      "batch_1": lambda: batch.synthesize_batch(todo[:1], variables=variables),
-      f"batch_{jobs}": lambda: batch.synthesize_batch(todo, variables=variables),
-      f"sequential_{jobs}": lambda: [synthesis.synthesize(c, style=[spec], seed=k,
-                                                          variables=variables)
-                                     for k in range(jobs)],
+      "batch_1": lambda: batch.synthesize(todo[:1], **kw),
+      f"batch_{jobs}": lambda: batch.synthesize(todo, **kw),
+      f"sequential_{jobs}": lambda: [batch.synthesize([j], **kw) for j in todo],
   }
   out = {"jobs": jobs, "channels": channels, "iterations": iterations, "duration_s": duration_s}
   for name, f in runs.items():
     f()
-    start = time.perf_counter()
-    f()
-    n = 1 if name == "batch_1" else jobs
-    out[f"{name}_s_per_texture"] = (time.perf_counter() - start) / n
+    out[f"{name}_s_per_texture"] = _seconds(f) / (1 if name == "batch_1" else jobs)
   out["batch_speedup_vs_sequential"] = (out[f"sequential_{jobs}_s_per_texture"]
                                         / out[f"batch_{jobs}_s_per_texture"])
   return out
@@ -60,51 +116,62 @@ def sweep_throughput(*, jobs: int = 8, channels: int = 128, iterations: int = 10
   """Textures (`duration_s` long) per second of a batch of `jobs` split over 1, 2, 4, ...
   of the local devices (on a CPU, force host devices:
   XLA_FLAGS=--xla_force_host_platform_device_count=4)."""
-  c = _texture_config(channels=channels, iterations=iterations)
-  spec = spectral.spectrogram(examples.birds_and_rain(duration_s=duration_s), n_fft=N_FFT,
-                              hop_length=c.hop_length)
-  todo = [batch.Job(c, [spec], seed=k) for k in range(jobs)]
-  variables = nets.random_variables(c, *spec.shape)
+  todo = _jobs(_texture_config(channels=channels, iterations=iterations), jobs=jobs,
+               duration_s=duration_s)
+  variables = synthesis.random_variables(todo[0].spec)
   out = {"jobs": jobs, "channels": channels, "iterations": iterations, "duration_s": duration_s,
          "textures_per_s": {}}
   n = 1
   while n <= len(jax.local_devices()):
     mesh = jax.sharding.Mesh(np.array(jax.local_devices()[:n]), (batch.JOB_AXIS,))
-    batch.synthesize_batch(todo, variables=variables, mesh=mesh)
-    start = time.perf_counter()
-    batch.synthesize_batch(todo, variables=variables, mesh=mesh)
-    out["textures_per_s"][str(n)] = jobs / (time.perf_counter() - start)
+    f = lambda mesh=mesh: batch.synthesize(todo, variables=variables, mesh=mesh,  # noqa: E731
+                                           progress=False)
+    f()
+    out["textures_per_s"][str(n)] = jobs / _seconds(f)
     n *= 2
   return out
 
 
 def compare_solvers(c, *, style: np.ndarray, content: np.ndarray | None = None,
-                      iterations: int, seed: int = 0) -> dict:
+                    iterations: int, seed: int = 0) -> dict:
   """optax vs jaxopt L-BFGS on one problem (config `c`, spectrograms `[time, freq]`).
 
   Each solver runs `iterations` iterations from the same start with the stall stop
-  off; per solver: the loss at the start, at the end and the best, seconds (after
-  compilation) and loss evaluations per iteration (forward passes, counted by a host
-  callback in the objective; the first evaluation, at the start, is not counted).
+  off, in one program; per solver: the loss at the start, at the end and the best,
+  seconds (after compilation) and loss evaluations per iteration (forward passes,
+  counted by a host callback in the objective; the first evaluation, at the start, is
+  not counted).
   """
   out = {}
+  n_samples = c.hop_length * ((style if content is None else content).shape[0] - 1)
   for name in optimize.SOLVERS:
-    p = synthesis.problem(c, style=[style], content=content, seed=seed)
+    c = c.copy_and_resolve_references()
+    c.solver, c.iterations, c.stall_iterations = name, iterations, 0
+    spec = config_lib.spec(c, n_samples=n_samples)
+    targets = batch.targets(spec, [style])
+    content_j = None if content is None else jnp.asarray(content)
+    p = synthesis.problem(spec, targets, content_j)
+    x0 = synthesis.start_point(spec, targets, jax.random.key(seed), content_j)
     calls = [0]
 
     def counted(x, *args, fun=p.fun, calls=calls):
       jax.debug.callback(lambda: calls.__setitem__(0, calls[0] + 1))
       return fun(x, *args)
 
-    solver = optimize.lbfgs(counted, solver=name, history_size=c.history_size)
-    res = optimize.minimize(solver, p.x0, *p.args, iterations=iterations,
-                            log_every=max(1, iterations // 5))
-    done = res.history["iteration"][-1]
-    out[name] = {"start": res.history["total"][0], "final": res.history["total"][-1],
-                 "best": min(res.history["total"]), "iterations": done,
-                 "seconds": res.history["seconds"][-1], "compile_s": res.compile_s,
+    solve = jax.jit(lambda x0, args, counted=counted, settings=spec.lbfgs: optimize.minimize(
+        counted, x0, *args, settings=settings))
+    compiled = solve.lower(x0, p.args).compile()
+    calls[0] = 0
+    start = time.perf_counter()
+    state = jax.block_until_ready(compiled(x0, p.args))
+    seconds = time.perf_counter() - start
+    h = optimize.history(jax.device_get(state.history), int(state.iteration))
+    done = h["iteration"][-1]
+    out[name] = {"start": h["total"][0], "final": h["total"][-1], "best": min(h["total"]),
+                 "iterations": done, "seconds": seconds,
                  "evals_per_iteration": (calls[0] - 1) / max(done, 1),
-                 "stop_reason": res.stop_reason}
+                 "stop_reason": optimize.stop_reason(int(state.stop), int(state.stop_at),
+                                                     spec.lbfgs, int(state.best_iteration))}
   return out
 
 
@@ -131,8 +198,9 @@ def solver_cases(*, paper_iterations: int) -> dict:
   out = {}
   for name, (c, iterations, style, content) in cases.items():
     config_lib.check(c)
-    out[name] = (c, iterations, representation.analyze(clips[style], c),
-                 None if content is None else representation.analyze(clips[content], c))
+    r = config_lib.representation_spec(c)
+    out[name] = (c, iterations, representation.analyze(clips[style], r),
+                 None if content is None else representation.analyze(clips[content], r))
   return out
 
 

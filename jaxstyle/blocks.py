@@ -23,20 +23,20 @@ takes from block k-1 instead.
 Shapes: waveforms `[samples]`, spectrograms `[time, freq]` at network scale.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
+from jaxstyle import batch
 from jaxstyle import metrics
 from jaxstyle import objective
-from jaxstyle import optimize
-from jaxstyle import phase
+from jaxstyle import representation as representation_lib
 from jaxstyle import spectral
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -64,6 +64,7 @@ class Plan(NamedTuple):
     cross: the length of that cross-fade.
     step: the output each block k > 0 adds; block 0 gives `join + step`.
     n_blocks: blocks for the whole output.
+    ramp: frames over which the optimiser's change fades in after the held ones.
   """
 
   block: int
@@ -75,45 +76,44 @@ class Plan(NamedTuple):
   cross: int
   step: int
   n_blocks: int
+  ramp: int
 
 
-def needed(c: ml_collections.ConfigDict, n_samples: int) -> bool:
-  """Whether an output of `n_samples` is longer than one block (`c.block_s`); a loop
-  is optimised whole, however long."""
-  return not c.loop and n_samples > round(c.block_s * c.sample_rate)
+def needed(n_samples: int, *, block_s: float, sample_rate: int, loop: bool = False) -> bool:
+  """Whether an output of `n_samples` is longer than one block of `block_s`; a loop is
+  optimised whole, however long."""
+  return not loop and n_samples > round(block_s * sample_rate)
 
 
-def check(c: ml_collections.ConfigDict, n_samples: int) -> None:
-  """Refuses, with `InputError`, an output longer than one block that blocks cannot make."""
-  length = f"{n_samples / c.sample_rate:g} s is longer than config.block_s ({c.block_s:g} s)"
-  if c.domain != "spectrogram" or c.spectrogram != "stft" or c.net.orientation == "time":
+def check(spec: synthesis.Spec, block_s: float, n_samples: int) -> None:
+  """Refuses, with `InputError`, an output longer than one block that blocks cannot make
+  (`spec`: the synthesis' spec, any length)."""
+  o, r = spec.objective, spec.representation
+  length = f"{n_samples / r.sample_rate:g} s is longer than config.block_s ({block_s:g} s)"
+  if o.domain != "spectrogram" or r.kind != "stft" or spec.net.orientation == "time":
     raise InputError(f"{length}, so it is made in blocks, which need domain=spectrogram, "
-                     f"spectrogram=stft and net.orientation freq or 2d; got {c.domain}, "
-                     f"{c.spectrogram}, {c.net.orientation} (or raise block_s)")
-  plan(c, n_samples)
+                     f"spectrogram=stft and net.orientation freq or 2d; got {o.domain}, "
+                     f"{r.kind}, {spec.net.orientation} (or raise block_s)")
+  plan(r, block_s, n_samples)
 
 
-def plan(c: ml_collections.ConfigDict, n_samples: int) -> Plan:
-  """The `Plan` of an output of `n_samples` under config `c` (`c.block_s` long blocks)."""
-  hop, n_fft = c.hop_length, c.n_fft
-  frames = lambda s: max(int(round(s * c.sample_rate / hop)), 1)  # noqa: E731
+def plan(r: representation_lib.Representation, block_s: float, n_samples: int) -> Plan:
+  """The `Plan` of an output of `n_samples` in blocks of `block_s` seconds."""
+  hop, n_fft = r.hop_length, r.n_fft
+  frames = lambda s: max(int(round(s * r.sample_rate / hop)), 1)  # noqa: E731
   block, prefix, edge, settle, cross = (hop * frames(s) for s in (
-      c.block_s, PREFIX_S, EDGE_S, SETTLE_S, CROSS_S))
+      block_s, PREFIX_S, EDGE_S, SETTLE_S, CROSS_S))
   fade = prefix - FADE_WINDOWS * n_fft
   held = (fade - n_fft // 2) // hop + 1
   switch = held * hop - n_fft // 2
   join = switch + settle
   step = block - edge - max(prefix, join + cross)
   if held < 1 or step < prefix // 2:
-    raise InputError(f"config.block_s={c.block_s} s is too short for blocks that continue "
+    raise InputError(f"config.block_s={block_s} s is too short for blocks that continue "
                      f"{PREFIX_S} s of audio at n_fft={n_fft}")
   n_blocks = max(math.ceil((n_samples - join) / step), 1)
-  return Plan(block, prefix, held, switch, fade, join, cross, step, n_blocks)
-
-
-def frames(c: ml_collections.ConfigDict, n_samples: int) -> int:
-  """The spectrogram frames of each block of an output of `n_samples` samples."""
-  return spectral.num_frames(plan(c, n_samples).block, hop_length=c.hop_length, n_fft=c.n_fft)
+  ramp = int(round(RAMP_S * r.sample_rate / hop))
+  return Plan(block, prefix, held, switch, fade, join, cross, step, n_blocks, ramp)
 
 
 def joins(p: Plan) -> list[tuple[int, int]]:
@@ -129,80 +129,69 @@ class Block:
   index: int
   audio: np.ndarray  # [samples] to append to the output
   result: synthesis.Result
-  spectral_convergence: float
 
 
 def _continuation(a: jnp.ndarray, rms: jnp.ndarray, key: jax.Array,
-                  c: ml_collections.ConfigDict, p: Plan) -> jnp.ndarray:
+                  r: representation_lib.Representation, p: Plan) -> jnp.ndarray:
   """`[block]`: `a` `[prefix]` running into shaped noise from `p.fade` (equal power)."""
   n = p.prefix - p.fade
-  noise = synthesis.shaped_noise(rms, key, n_samples=p.block - p.fade, n_fft=c.n_fft,
-                                 hop_length=c.hop_length)
+  noise = synthesis.shaped_noise(rms, key, n_samples=p.block - p.fade, n_fft=r.n_fft,
+                                 hop_length=r.hop_length)
   gain = jnp.sin(0.5 * jnp.pi * (jnp.arange(n) + 0.5) / n)
   mixed = a[p.fade:] * gain[::-1] + noise[:n] * gain
   return jnp.concatenate([a[:p.fade], mixed, noise[n:]])
 
 
-def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray], n_samples: int,
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _hold(spec: synthesis.Spec, p: Plan, a: jnp.ndarray, targets: objective.Targets,
+          key: jax.Array) -> synthesis.Hold:
+  """The `synthesis.Hold` of block k > 0 from `a` (block k-1's audio from its `step`)."""
+  r = spec.representation
+  w = _continuation(a, targets.rms, key, r, p)
+  x = objective.to_variable(spectral.spectrogram(w, n_fft=r.n_fft, hop_length=r.hop_length,
+                                                 log_max=r.log_max), spec.objective, targets.floor)
+  known = spectral.stft(w, n_fft=r.n_fft, hop_length=r.hop_length)[:p.held]
+  return synthesis.Hold(x[:p.held], x[p.held:], known, p.ramp)
+
+
+def synthesize(spec: synthesis.Spec, targets: objective.Targets, p: Plan, *, n_samples: int,
                seed: int = 0, variables: dict | None = None) -> Iterator[Block]:
   """The blocks of a texture of `n_samples` samples, as each is made.
 
   Args:
-    c: a checked config that `check` passes.
-    style: style spectrograms `[time_i, freq]` (network scale).
+    spec: the spec of one block (`n_samples` is `p.block`) that `check` passes.
+    targets: the style's (`synthesis.targets`).
+    p: the output's `plan`.
     n_samples: output samples; the blocks' audio adds up to exactly this.
-    seed: block k uses noise from `jax.random.fold_in(key(seed), k)` (block 0 as
-      `synthesis.synthesize` with `seed`).
-    variables: as `synthesis.synthesize`'s, for spectrograms of `frames` frames.
+    seed: block k uses noise from `jax.random.fold_in(key(seed), k)` (block 0 as a
+      texture made alone with `seed`).
+    variables: the network's (default random, made once).
 
   Yields:
     `Block`s in order; their `audio` concatenated is the output.
   """
-  p = plan(c, n_samples)
-  n_frames = frames(c, n_samples)
-  first = synthesis.problem(c, style=style, n_frames=n_frames, n_samples=p.block, seed=seed,
-                            variables=variables)
-  f, floor = first.form, first.targets.floor
-  rms = synthesis.style_rms(c, style)
-  kw = dict(iterations=c.iterations, log_every=c.log_every, stall_iterations=c.stall_iterations,
-            stall_tolerance=c.stall_tolerance)
-  stft = lambda y: spectral.stft(y, n_fft=c.n_fft, hop_length=c.hop_length)  # noqa: E731
-  gl = dict(n_fft=c.n_fft, hop_length=c.hop_length, n_iter=c.phase_iterations,
-            momentum=c.phase_momentum, length=p.block, init=c.phase_init)
-  ramp = int(round(RAMP_S * c.sample_rate / c.hop_length))
+  if spec.n_samples != p.block:
+    raise ValueError(f"a block's spec has {spec.n_samples} samples, the plan {p.block}")
+  variables = synthesis.random_variables(spec) if variables is None else variables
+  one = lambda tree: jax.tree.map(lambda a: a[None], tree)  # noqa: E731
   # Equal power, its gains flat at both ends: a sine's onset flagged the flux measure.
   u = 0.5 - 0.5 * np.cos(np.pi * (np.arange(p.cross) + 0.5) / p.cross)
   fade_in = np.sin(0.5 * np.pi * u).astype(np.float32)
   done, a, tail = 0, None, None
   for k in range(p.n_blocks):
     key = jax.random.fold_in(jax.random.key(seed), k)
-    if k == 0:
-      solver = optimize.lbfgs(first.fun, solver=c.solver, history_size=c.history_size)
-      res = optimize.minimize(solver, first.x0, *first.args, **kw)
-      x, known, start = res.x, None, 0
-    else:
-      w = _continuation(a, rms, key, c, p)
-      x_w = objective.to_variable(spectral.spectrogram(w, n_fft=c.n_fft, hop_length=c.hop_length,
-                                                       log_max=c.log_max), f, floor)
-      prefix, base = x_w[:p.held], x_w[p.held:]
-      solver = optimize.lbfgs(synthesis.continued(first.fun, ramp), solver=c.solver,
-                              history_size=c.history_size)
-      res = optimize.minimize(solver, jnp.zeros_like(base), prefix, base, *first.args, **kw)
-      x = synthesis.continue_frames(res.x, prefix, base, ramp)
-      known, start = stft(w)[:p.held], p.join
-    result = synthesis.result(f, x, res.history, res.stop_reason, res.compile_s)
-    mag = spectral.decompress(jnp.asarray(result.spectrogram), log_max=c.log_max)
-    z = phase.griffin_lim(mag, key, known=known, **gl)
-    rebuilt = jnp.abs(stft(z))
-    convergence = float(jnp.linalg.norm(rebuilt - mag) / jnp.linalg.norm(mag))
+    hold = None if k == 0 else one(_hold(spec, p, a, targets, key))
+    (res,) = batch.run(spec, one(targets), key[None], variables=variables, hold=hold)
+    start = 0 if k == 0 else p.join
     end = min(p.join + p.step, start + n_samples - done)
+    z = res.audio
     y = np.array(z[start:end])
     if k:
       m = min(p.cross, y.size)
       y[:m] = y[:m] * fade_in[:m] + tail[:m] * fade_in[::-1][:m]
-    a, tail = z[p.step:p.step + p.prefix], np.asarray(z[end:end + p.cross])
+    a, tail = jnp.asarray(z[p.step:p.step + p.prefix]), z[end:end + p.cross].copy()
     done += y.size
-    yield Block(k, y, result, convergence)
+    yield Block(k, y, res)
 
 
 class Listener:

@@ -39,7 +39,7 @@ def save(path: str, variables: dict, c: ml_collections.ConfigDict, *, n_frames: 
 
   Args:
     path: checkpoint file (msgpack).
-    variables: `{"params": ..., "batch_stats": ...}` of `nets.from_config(c)`.
+    variables: `{"params": ..., "batch_stats": ...}` of `config.net_spec(c).module()`.
     c: the config whose network and front-end produced them.
     n_frames, n_freq: the input spectrogram shape `[time, freq]` they were trained on.
     training: metadata to keep (numbers, strings, lists of them).
@@ -60,7 +60,7 @@ def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int, n_freq: int)
 
   The recorded architecture and front-end must equal the config's, and the variables
   must have the tree structure and every leaf shape of freshly initialised variables
-  of `nets.from_config(c)` for `[n_frames, n_freq]` spectrograms.
+  of `config.net_spec(c).module()` for `[n_frames, n_freq]` spectrograms.
 
   Args:
     path: a checkpoint written by `save` (`train.train` does).
@@ -70,7 +70,7 @@ def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int, n_freq: int)
       for `time`).
 
   Returns:
-    `{"params": ..., "batch_stats": ...}` for `nets.from_config(c).apply`; the
+    `{"params": ..., "batch_stats": ...}` for `config.net_spec(c).module().apply`; the
     batchnorm statistics are those from training.
 
   Raises:
@@ -109,8 +109,9 @@ def load(path: str, c: ml_collections.ConfigDict, *, n_frames: int, n_freq: int)
                      f"{CHANNEL_NAMES[orientation]} as channels, but this input has "
                      f"{in_channels}{hint}")
 
+  net = config_lib.net_spec(c)
   fresh = traverse_util.flatten_dict(
-      jax.eval_shape(lambda: nets.random_variables(c, n_frames, n_freq)), sep="/")
+      jax.eval_shape(lambda: nets.random_variables(net, n_frames, n_freq)), sep="/")
   loaded = traverse_util.flatten_dict(record["variables"], sep="/")
   problems = [f"missing {k}" for k in fresh if k not in loaded]
   problems += [f"unexpected {k}" for k in loaded if k not in fresh]
@@ -128,4 +129,4 @@ def variables(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> dict:
   the checkpoint `c.params` (`load`), else random from `c.net.seed`."""
   if c.params:
     return load(c.params, c, n_frames=n_frames, n_freq=n_freq)
-  return nets.random_variables(c, n_frames, n_freq)
+  return nets.random_variables(config_lib.net_spec(c), n_frames, n_freq)

@@ -15,6 +15,7 @@ from typing import Any
 
 import ml_collections
 
+from jaxstyle import blocks
 from jaxstyle import nets
 from jaxstyle import objective
 from jaxstyle import optimize
@@ -244,74 +245,83 @@ def _unknown_keys(c, ref, prefix=""):
         yield from _unknown_keys(c[k], ref[k], prefix + k + ".")
 
 
+def _layers(value: str) -> tuple[str, ...]:
+  return tuple(s.strip() for s in value.split(",") if s.strip())
+
+
+def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
+  """The multi-scale widths of `net.kernel_sizes`, e.g. `"3,11"` -> `(3, 11)` (empty: one
+  width, net.kernel_size)."""
+  try:
+    return tuple(int(w) for w in c.net.kernel_sizes.split(",") if w.strip())
+  except ValueError:
+    raise InputError("config.net.kernel_sizes must be comma-separated integers, got "
+                     f"{c.net.kernel_sizes!r}") from None
+
+
+def representation_spec(c: ml_collections.ConfigDict) -> representation.Representation:
+  """The config's `representation.Representation`."""
+  return representation.Representation(c.spectrogram, c.sample_rate, c.n_fft, c.hop_length,
+                                        float(c.log_max), c.cqt_bins, c.cqt_bins_per_octave)
+
+
+def net_spec(c: ml_collections.ConfigDict) -> nets.Net:
+  """The config's `nets.Net`."""
+  n = c.net
+  return nets.Net(n.orientation, n.stacks, n.channels, n.kernel_size, kernel_sizes(c), n.pooling,
+                  n.seed, n.conv)
+
+
+def objective_spec(c: ml_collections.ConfigDict) -> objective.Objective:
+  """The config's `objective.Objective`."""
+  terms = ("style", "content", "bound", *objective.EXTRA_TERMS)
+  return objective.Objective(
+      representation_spec(c), c.domain, c.parametrization, c.loop, _layers(c.style_layers),
+      _layers(c.content_layers), tuple((k, float(c[f"{k}_weight"])) for k in terms),
+      c.modulation_lags, c.bands, c.autocorrelation_lags, c.sliced_projections, c.net.seed + 1,
+      c.diversity_window, float(c.diversity_threshold))
+
+
+def lbfgs_spec(c: ml_collections.ConfigDict) -> optimize.LBFGS:
+  """The config's `optimize.LBFGS`."""
+  return optimize.LBFGS(c.solver, c.iterations, c.history_size, c.stall_iterations,
+                        c.stall_tolerance, c.log_every)
+
+
+def phase_spec(c: ml_collections.ConfigDict) -> phase.GriffinLim:
+  """The config's `phase.GriffinLim`."""
+  return phase.GriffinLim(c.phase_init, c.phase_iterations, c.phase_momentum)
+
+
+def output_samples(c: ml_collections.ConfigDict, n_samples: int) -> int:
+  """The samples of an output of about `n_samples` (a loop's rounded up to a whole ring:
+  `synthesis.output_length`)."""
+  return synthesis.output_length(n_samples, hop_length=c.hop_length, n_fft=c.n_fft,
+                                 stacks=c.net.stacks, loop=c.loop)
+
+
+def spec(c: ml_collections.ConfigDict, *, n_samples: int) -> synthesis.Spec:
+  """The `synthesis.Spec` of a config for an output of `n_samples` samples (a loop's:
+  `output_samples`): where the config stops. Raises `InputError` naming a bad key."""
+  return synthesis.Spec(objective_spec(c), net_spec(c), lbfgs_spec(c), phase_spec(c), n_samples,
+                        c.init, c.noise_init)
+
+
+def in_blocks(c: ml_collections.ConfigDict, n_samples: int) -> tuple[blocks.Plan, synthesis.Spec]:
+  """The `blocks.Plan` of an output of `n_samples` longer than `c.block_s` and the spec of
+  one of its blocks; raises `InputError` if blocks cannot make it (`blocks.check`)."""
+  blocks.check(spec(c, n_samples=n_samples), c.block_s, n_samples)
+  p = blocks.plan(representation_spec(c), c.block_s, n_samples)
+  return p, spec(c, n_samples=p.block)
+
+
 def check(c: ml_collections.ConfigDict) -> None:
-  """Raises `InputError` naming the first unknown key or bad value of `c`."""
+  """Raises `InputError` naming the first unknown key or bad value of `c`: unknown keys
+  and the runner's keys here, the rest where the specs are built (`spec`)."""
   unknown = list(_unknown_keys(c, base()))
   if unknown:
     raise InputError(f"unknown config key(s): {', '.join(unknown)} "
                      f"(known: {', '.join(sorted(base().keys()))})")
-  choices = {"net.orientation": nets.ORIENTATIONS, "net.pooling": nets.POOLINGS,
-             "net.conv": nets.CONVS,
-             "solver": optimize.SOLVERS, "init": ("noise", "content"),
-             "spectrogram": representation.SPECTROGRAMS, "phase_init": phase.INITS,
-             "noise_init": synthesis.NOISE_INITS, "domain": objective.DOMAINS,
-             "parametrization": objective.PARAMETRIZATIONS}
-  for key, allowed in choices.items():
-    value = get(c, key)
-    if value not in allowed:
-      raise InputError(f"config.{key} must be one of {allowed}, got {value!r}")
-  if c.solver == "jaxopt":
-    optimize.jaxopt_module()
-  positive = {"sample_rate": c.sample_rate, "n_fft": c.n_fft, "hop_length": c.hop_length,
-              "log_max": c.log_max, "iterations": c.iterations, "history_size": c.history_size,
-              "log_every": c.log_every, "net.stacks": c.net.stacks, "cqt_bins": c.cqt_bins,
-              "cqt_bins_per_octave": c.cqt_bins_per_octave,
-              "net.channels": c.net.channels, "net.kernel_size": c.net.kernel_size,
-              "autocorrelation_lags": c.autocorrelation_lags, "modulation_lags": c.modulation_lags,
-              "sliced_projections": c.sliced_projections, "diversity_window": c.diversity_window}
-  for key, value in positive.items():
-    if not value > 0:
-      raise InputError(f"config.{key} must be positive, got {value!r}")
-  for key in ("stall_iterations", "stall_tolerance"):
-    if not c[key] >= 0:
-      raise InputError(f"config.{key} must not be negative, got {c[key]!r}")
-  if c.hop_length > c.n_fft:
-    raise InputError(f"config.hop_length ({c.hop_length}) must not exceed n_fft ({c.n_fft})")
-  for key in ("style_weight", "content_weight", "bound_weight", "phase_iterations",
-              *(f"{k}_weight" for k in objective.EXTRA_TERMS)):
-    if c[key] < 0:
-      raise InputError(f"config.{key} must be >= 0, got {c[key]!r}")
-  if not 0 <= c.diversity_threshold < 1:
-    raise InputError(f"config.diversity_threshold must be in [0, 1), got {c.diversity_threshold!r}")
-  if not 0 <= c.phase_momentum < 1:
-    raise InputError(f"config.phase_momentum must be in [0, 1), got {c.phase_momentum!r}")
-  widths = nets.kernel_sizes(c)
-  if widths and c.net.orientation == "2d":
-    raise InputError("config.net.kernel_sizes (multi-scale) is for 1D nets, not net.orientation=2d")
-  if len(widths) > c.net.channels:
-    raise InputError(f"config.net.kernel_sizes has {len(widths)} widths, more than the "
-                     f"{c.net.channels} channels of net.channels")
-  if c.domain == "waveform" and c.spectrogram != "stft":
-    raise InputError("config.domain=waveform optimises through the STFT: it needs "
-                     f"spectrogram=stft, got {c.spectrogram!r}")
-  if c.noise_init == "spectrum" and c.spectrogram != "stft":
-    raise InputError(f"config.noise_init=spectrum needs spectrogram=stft, got {c.spectrogram!r}")
-  if any(c[f"{k}_weight"] > 0 for k in objective.BAND_TERMS):
-    if c.spectrogram != "stft":
-      raise InputError("config.band_*_weight: the ERB bands are sums of STFT bins, so they need "
-                       f"spectrogram=stft, got {c.spectrogram!r}")
-    if not isinstance(c.bands, int) or c.bands < 2:
-      raise InputError(f"config.bands must be an integer of at least 2, got {c.bands!r}")
-    objective.band_filters(c.n_fft, c.sample_rate, c.bands)
   if not (isinstance(c.block_s, (int, float)) and math.isfinite(c.block_s) and c.block_s > 0):
     raise InputError(f"config.block_s must be a positive number of seconds, got {c.block_s!r}")
-  if c.loop and (c.spectrogram == "cqt" or c.net.orientation == "time"):
-    raise InputError("config.loop needs a time axis to wrap: spectrogram=stft or cqt_map and "
-                     f"net.orientation=freq or 2d, got {c.spectrogram!r} and "
-                     f"{c.net.orientation!r}")
-  if c.autocorrelation_weight > 0 and c.net.orientation == "time":
-    raise InputError("config.autocorrelation_weight: the time orientation has no time axis "
-                     "in its features (frames are channels)")
-  objective.content_layers(c)
-  if not objective.style_layers(c):
-    raise InputError("config.style_layers is empty")
+  spec(c, n_samples=output_samples(c, 4 * c.n_fft))

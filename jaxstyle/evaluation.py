@@ -21,12 +21,10 @@ import librosa
 import ml_collections
 import numpy as np
 
+from jaxstyle import api
 from jaxstyle import audio
-from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import metrics
-from jaxstyle import representation
-from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -84,14 +82,9 @@ def chunk_shuffle(style: np.ndarray, *, n_samples: int, seed: int, chunk: int) -
 
 def texture(c: ml_collections.ConfigDict, style: np.ndarray, *, n_samples: int,
             seed: int) -> np.ndarray:
-  """A texture `[n_samples]` of config `c` (checked) from the style waveform alone; a
-  loop's length is rounded up (`synthesis.output_length`)."""
-  n_frames, n_samples = synthesis.output_length(c, n_samples)
-  spec = representation.analyze(style, c)
-  variables = checkpoint.variables(c, n_frames, spec.shape[1])
-  result = synthesis.synthesize(c, style=[spec], n_frames=n_frames, n_samples=n_samples,
-                                seed=seed, variables=variables)
-  return representation.render(result, c, length=n_samples, seed=seed)[0]
+  """A texture `[n_samples]` of config `c` (checked) from the style waveform alone
+  (`jaxstyle.texture`); a loop's length is rounded up (`config.output_samples`)."""
+  return api.texture(style, c, duration_s=n_samples / c.sample_rate, seed=seed)
 
 
 def unit_rms(y: np.ndarray) -> np.ndarray:

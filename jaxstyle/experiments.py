@@ -299,13 +299,15 @@ def run(
   style_paths = list(style_paths) or [sounds[s] for s in e.style]
   content_path = sounds.get(e.content, content_path)
   # A front-end that cannot analyze the inputs, or a checkpoint that does not fit, fails now.
-  specs = representation.analyze_all(inputs, configs.values())
+  specs = representation.analyze_all(
+      inputs, [config_lib.representation_spec(c) for c in configs.values()])
   if not trained_here:
     checked = set()
     for v in selected:
       c = configs[v["name"]]
-      n_frames, n_freq = specs[representation.key(c)][content_path or style_paths[0]].shape
-      key = (representation.key(c), tuple(c.net.items()), n_frames, n_freq)
+      r = config_lib.representation_spec(c)
+      n_frames, n_freq = specs[r][content_path or style_paths[0]].shape
+      key = (r, tuple(c.net.items()), n_frames, n_freq)
       if v.get("pretrained", False) and key not in checked:
         checkpoint.load(params, c, n_frames=n_frames, n_freq=n_freq)
         checked.add(key)

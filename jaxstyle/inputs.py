@@ -19,6 +19,7 @@ import numpy as np
 from jaxstyle import audio
 from jaxstyle import blocks
 from jaxstyle import checkpoint
+from jaxstyle import config as config_lib
 from jaxstyle import examples
 from jaxstyle import nets
 from jaxstyle import representation
@@ -50,7 +51,7 @@ def memory_bytes(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> in
   """
   spatial, in_channels = nets.input_layout(c.net.orientation, n_frames, n_freq)
   positions = math.prod(spatial)
-  width = max(nets.kernel_sizes(c), default=c.net.kernel_size)
+  width = max(config_lib.kernel_sizes(c), default=c.net.kernel_size)
   patches = width ** (2 if c.net.orientation == "2d" else 1) * in_channels
   return 4 * (n_frames * n_freq * (2 * c.history_size + 4)
               + positions * (patches + 3 * c.net.channels))
@@ -69,7 +70,8 @@ def check_memory(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> No
 
 @dataclasses.dataclass(frozen=True)
 class Inputs:
-  """The checked audio of one synthesis, its spectrograms and the output length."""
+  """The checked audio of one synthesis, its spectrograms, the output length and the
+  synthesis' spec (of one block, for an output made in blocks)."""
 
   styles: list[np.ndarray]  # waveforms [samples]
   style_names: list[str]  # file paths, or EXAMPLE_NAME
@@ -79,7 +81,13 @@ class Inputs:
   content_spec: np.ndarray | None
   n_samples: int  # of the output
   n_frames: int
-  long: bool = False  # longer than config.block_s: made in blocks (jaxstyle.blocks)
+  spec: synthesis.Spec  # what the program makes (one block of a long output)
+  plan: blocks.Plan | None = None  # longer than config.block_s: made in blocks
+
+  @property
+  def long(self) -> bool:
+    """Whether the output is made in blocks (`jaxstyle.blocks`)."""
+    return self.plan is not None
 
   def name(self) -> str:
     """The default output stem, from the input file names."""
@@ -117,22 +125,23 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
     n_samples = _samples(duration_s, c)
   else:
     n_samples = (min if shortest else max)(s.size for s in styles)
-  n_frames, n_samples = synthesis.output_length(c, n_samples)
-  long = content is None and blocks.needed(c, n_samples)
-  if long:
-    blocks.check(c, n_samples)
-  style_specs = [representation.analyze(y, c) for y in styles]
-  frames = blocks.frames(c, n_samples) if long else n_frames
-  check_memory(c, frames, style_specs[0].shape[1])
-  return Inputs(styles, style_names, style_specs, content,
-                 content_path, None if content is None else representation.analyze(content, c),
-                 n_samples, n_frames, long)
+  n_samples = config_lib.output_samples(c, n_samples)
+  spec = config_lib.spec(c, n_samples=n_samples)
+  plan = None
+  if content is None and blocks.needed(n_samples, block_s=c.block_s, sample_rate=c.sample_rate,
+                                       loop=c.loop):
+    plan, spec = config_lib.in_blocks(c, n_samples)
+  r = spec.representation
+  style_specs = [representation.analyze(y, r) for y in styles]
+  check_memory(c, spec.n_frames, style_specs[0].shape[1])
+  return Inputs(styles, style_names, style_specs, content, content_path,
+                None if content is None else representation.analyze(content, r), n_samples,
+                r.n_frames(n_samples, circular=c.loop), spec, plan)
 
 
 def variables(c: ml_collections.ConfigDict, inputs: Inputs) -> dict:
   """The network's variables (`checkpoint.variables`) for the spectrograms of `inputs`."""
-  frames = blocks.frames(c, inputs.n_samples) if inputs.long else inputs.n_frames
-  return checkpoint.variables(c, frames, inputs.style_specs[0].shape[1])
+  return checkpoint.variables(c, inputs.spec.n_frames, inputs.style_specs[0].shape[1])
 
 
 def log(inputs: Inputs, c: ml_collections.ConfigDict) -> None:

@@ -15,12 +15,12 @@ padded), so no position is an edge.
 """
 
 from collections.abc import Sequence
+import dataclasses
 import math
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
 
 from jaxstyle.errors import InputError
 
@@ -304,25 +304,68 @@ def input_layout(orientation: str, n_frames: int, n_freq: int) -> tuple[tuple[in
           "2d": ((n_frames, n_freq), 1)}[orientation]
 
 
-def from_config(c) -> StackedConv:
-  """The network a config (`jaxstyle.config`) describes: `net.stacks` x `net.channels`,
-  multi-scale where `net.kernel_sizes` names widths, circular for a `loop`."""
-  return StackedConv(orientation=c.net.orientation, channels=(c.net.channels,) * c.net.stacks,
-                     kernel_size=c.net.kernel_size, kernel_sizes=kernel_sizes(c),
-                     pooling=c.net.pooling, circular=c.loop)
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class Net:
+  """A frozen network: its fields are the config keys `net.*` (`kernel_sizes` parsed to
+  widths). Frozen and hashable: a static argument under `jit`.
+
+  Attributes:
+    orientation: `freq`, `time` or `2d` (module docstring).
+    stacks, channels: `stacks` stacks of `channels` channels each.
+    kernel_size: the width of every conv, or with `kernel_sizes` (multi-scale, 1D
+      only) one `MultiConv1D` branch per width.
+    pooling: `max` or `avg`.
+    seed: of the random variables (`random_variables`).
+    conv: how 1D convs run, `im2col` or `fft` (`prepare`).
+  """
+
+  orientation: str = "freq"
+  stacks: int = 2
+  channels: int = 512
+  kernel_size: int = 11
+  kernel_sizes: tuple[int, ...] = ()
+  pooling: str = "max"
+  seed: int = 0
+  conv: str = "im2col"
+
+  def __post_init__(self):
+    for key, allowed in (("orientation", ORIENTATIONS), ("pooling", POOLINGS), ("conv", CONVS)):
+      if getattr(self, key) not in allowed:
+        raise InputError(f"config.net.{key} must be one of {allowed}, got "
+                         f"{getattr(self, key)!r}")
+    for key in ("stacks", "channels", "kernel_size"):
+      if not getattr(self, key) > 0:
+        raise InputError(f"config.net.{key} must be positive, got {getattr(self, key)!r}")
+    if any(w < 1 for w in self.kernel_sizes) or len(set(self.kernel_sizes)) < len(
+        self.kernel_sizes):
+      raise InputError(f"config.net.kernel_sizes must be positive and distinct, got "
+                       f"{self.kernel_sizes}")
+    if self.kernel_sizes and self.orientation == "2d":
+      raise InputError("config.net.kernel_sizes (multi-scale) is for 1D nets, not "
+                       "net.orientation=2d")
+    if len(self.kernel_sizes) > self.channels:
+      raise InputError(f"config.net.kernel_sizes has {len(self.kernel_sizes)} widths, more "
+                       f"than the {self.channels} channels of net.channels")
+
+  def module(self, *, circular: bool = False) -> "StackedConv":
+    """The `StackedConv` it describes; `circular`: time is a ring (a loop)."""
+    return StackedConv(orientation=self.orientation, channels=(self.channels,) * self.stacks,
+                       kernel_size=self.kernel_size, kernel_sizes=self.kernel_sizes,
+                       pooling=self.pooling, circular=circular)
 
 
-def random_variables(c, n_frames: int, n_freq: int) -> dict:
-  """Frozen random variables (seed `net.seed`) of `from_config(c)` for `[n_frames, n_freq]`."""
-  spatial, channels = input_layout(c.net.orientation, n_frames, n_freq)
+def random_variables(n: Net, n_frames: int, n_freq: int) -> dict:
+  """Frozen random variables (seed `n.seed`) of `n.module()` for `[n_frames, n_freq]`."""
+  spatial, channels = input_layout(n.orientation, n_frames, n_freq)
   # The variables depend on the channels only: 8 positions per axis are enough.
-  return init(from_config(c), c.net.seed, (1, *(8 for _ in spatial), channels))
+  return init(n.module(), n.seed, (1, *(8 for _ in spatial), channels))
 
 
-def prepare(c, variables: dict, depth: int) -> dict:
-  """`variables` as config `c` runs them: with the `spectral` kernels of the first `depth`
-  stacks (`with_spectral_kernels`) when `c.net.conv` is `fft`, else unchanged."""
-  return with_spectral_kernels(variables, depth) if c.net.conv == "fft" else variables
+def prepare(n: Net, variables: dict, depth: int) -> dict:
+  """`variables` as `n` runs them: with the `spectral` kernels of the first `depth`
+  stacks (`with_spectral_kernels`) when `n.conv` is `fft`, else unchanged."""
+  return with_spectral_kernels(variables, depth) if n.conv == "fft" else variables
 
 
 def init(net: StackedConv, seed: int, input_shape: Sequence[int]) -> dict:
@@ -332,17 +375,3 @@ def init(net: StackedConv, seed: int, input_shape: Sequence[int]) -> dict:
   for the parameter shapes, so pass a short spatial extent where it is free.
   """
   return jax.jit(net.init)(jax.random.key(seed), jnp.zeros(input_shape, jnp.float32))
-
-
-def kernel_sizes(c: ml_collections.ConfigDict) -> tuple[int, ...]:
-  """The multi-scale widths of `net.kernel_sizes`, e.g. `"3,11"` -> `(3, 11)` (empty: one
-  width, net.kernel_size)."""
-  try:
-    sizes = tuple(int(w) for w in c.net.kernel_sizes.split(",") if w.strip())
-  except ValueError:
-    raise InputError("config.net.kernel_sizes must be comma-separated integers, got "
-                     f"{c.net.kernel_sizes!r}") from None
-  if any(w < 1 for w in sizes) or len(set(sizes)) < len(sizes):
-    raise InputError("config.net.kernel_sizes must be positive and distinct, got "
-                     f"{c.net.kernel_sizes!r}")
-  return sizes

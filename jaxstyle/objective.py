@@ -1,23 +1,24 @@
-"""The objective of a synthesis: its form, the style's targets, the loss function.
+"""The objective of a synthesis: its settings (`Objective`), the style's targets, the loss.
 
-`function(net, style_layers, content_layers, form)` is `fun(x, variables, targets,
-content_features, weights) -> (total, terms)`, the one function L-BFGS minimises
-(`jaxstyle.synthesis` builds its arguments); `targets` builds the `Targets` of the
-style clips. Spectrograms are network scale, `[time, freq]`.
+`function(net, objective)` is `fun(x, variables, targets, content_features, weights) ->
+(total, terms)`, the one function L-BFGS minimises (`jaxstyle.synthesis` builds its
+arguments); `targets` builds the `Targets` of the style clips, a pure function.
+Spectrograms are network scale, `[time, freq]`.
 """
 
 from collections.abc import Sequence
+import dataclasses
 import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import nets
+from jaxstyle import representation as representation_lib
 from jaxstyle import spectral
 from jaxstyle.errors import InputError
 
@@ -36,73 +37,108 @@ BAND_LOW_HZ = 50.0
 BAND_COMPRESSION = 0.3
 
 
-def _layers(value: str, key: str, stacks: int) -> tuple[str, ...]:
-  layers = tuple(s.strip() for s in value.split(",") if s.strip())
-  for layer in layers:
-    try:
-      depth = nets.tap_depth(layer)
-    except ValueError as e:
-      raise InputError(f"config.{key}: {e}") from None
-    if depth > stacks:
-      raise InputError(f"config.{key}: layer {layer!r} needs {depth} stacks, "
-                       f"but net.stacks is {stacks}")
-  return layers
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """The static part of an objective: what is optimised, which terms, their settings.
 
-
-def style_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The style layers of a checked config, e.g. `("relu1", "relu2")`."""
-  return _layers(c.style_layers, "style_layers", c.net.stacks)
-
-
-def content_layers(c: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The content layers of a checked config (may be empty)."""
-  return _layers(c.content_layers, "content_layers", c.net.stacks)
-
-
-class Form(NamedTuple):
-  """The static part of an objective: what is optimised and which terms exist.
+  Its fields are the config keys of the same names (`weights` holds every
+  `<term>_weight`). Frozen and hashable: a static argument under `jit`.
 
   Attributes:
+    representation: the spectrogram the terms see (`stft` in the waveform domain).
     domain: `spectrogram` (x is `[time, freq]`) or `waveform` (x is `[samples]`,
       analysed by `spectral.spectrogram` inside the objective: no phase to guess).
     parametrization: `linear` (the spectrogram is x) or `log` (x is the natural log
       of the magnitude and the spectrogram `compress(exp(x)) = softplus(x) / log_max`:
       non-negative by construction, and the log-magnitude statistics are nearly
       linear in x, which L-BFGS converges on far better); spectrogram domain only.
-    n_fft, hop_length, log_max: the STFT of the waveform domain.
-    extra: the active `EXTRA_TERMS`.
-    modulation_lags: as in the config, for both `modulation` and `band_modulation`.
-    autocorrelation_lags, diversity_window, diversity_threshold: as in the config.
     loop: the output is a ring (config `loop`): the waveform domain's STFT and the
       time autocorrelations wrap around its end (the network does: `nets.StackedConv`).
+    style_layers, content_layers: tap names, e.g. `("relu1", "relu2")`.
+    weights: `((term, weight), ...)` for `style`, `content`, `bound` and every one of
+      `EXTRA_TERMS`; an extra term is computed only where its weight is positive.
+    modulation_lags: for both `modulation` and `band_modulation`, in frames.
+    bands: ERB bands of the `band_*` terms.
+    autocorrelation_lags, sliced_projections, diversity_window, diversity_threshold:
+      as in the config; `sliced_seed` seeds the sliced term's directions.
   """
 
+  representation: representation_lib.Representation = representation_lib.Representation()
   domain: str = "spectrogram"
   parametrization: str = "linear"
-  n_fft: int = 1024
-  hop_length: int = 256
-  log_max: float = 7.0
-  extra: tuple[str, ...] = ()
-  modulation_lags: int = 0
-  autocorrelation_lags: int = 0
-  diversity_window: int = 0
-  diversity_threshold: float = 0.0
   loop: bool = False
+  style_layers: tuple[str, ...] = ("relu1", "relu2")
+  content_layers: tuple[str, ...] = ("relu2",)
+  weights: tuple[tuple[str, float], ...] = (("style", 1e8), ("content", 1.0), ("bound", 1e-3))
+  modulation_lags: int = 43
+  bands: int = 32
+  autocorrelation_lags: int = 16
+  sliced_projections: int = 64
+  sliced_seed: int = 1
+  diversity_window: int = 20
+  diversity_threshold: float = 0.5
 
+  def __post_init__(self):
+    for key, allowed in (("domain", DOMAINS), ("parametrization", PARAMETRIZATIONS)):
+      if getattr(self, key) not in allowed:
+        raise InputError(f"config.{key} must be one of {allowed}, got {getattr(self, key)!r}")
+    unknown = set(dict(self.weights)) - {"style", "content", "bound", *EXTRA_TERMS}
+    if unknown:
+      raise ValueError(f"unknown terms in weights: {sorted(unknown)}")
+    for k, w in self.weights:
+      if not w >= 0:
+        raise InputError(f"config.{k}_weight must be >= 0, got {w!r}")
+    for key in ("modulation_lags", "autocorrelation_lags", "sliced_projections",
+                "diversity_window"):
+      if not getattr(self, key) > 0:
+        raise InputError(f"config.{key} must be positive, got {getattr(self, key)!r}")
+    if not 0 <= self.diversity_threshold < 1:
+      raise InputError(f"config.diversity_threshold must be in [0, 1), got "
+                       f"{self.diversity_threshold!r}")
+    if not self.style_layers:
+      raise InputError("config.style_layers is empty")
+    for key in ("style_layers", "content_layers"):
+      for layer in getattr(self, key):
+        try:
+          nets.tap_depth(layer)
+        except ValueError as e:
+          raise InputError(f"config.{key}: {e}") from None
+    kind = self.representation.kind
+    if self.domain == "waveform" and kind != "stft":
+      raise InputError("config.domain=waveform optimises through the STFT: it needs "
+                       f"spectrogram=stft, got {kind!r}")
+    if set(BAND_TERMS) & set(self.extra):
+      if kind != "stft":
+        raise InputError("config.band_*_weight: the ERB bands are sums of STFT bins, so they "
+                         f"need spectrogram=stft, got {kind!r}")
+      if not isinstance(self.bands, int) or self.bands < 2:
+        raise InputError(f"config.bands must be an integer of at least 2, got {self.bands!r}")
+      band_filters(self.representation.n_fft, self.representation.sample_rate, self.bands)
 
-def form(c: ml_collections.ConfigDict) -> Form:
-  """The `Form` of a checked config."""
-  return Form(c.domain, c.parametrization, c.n_fft, c.hop_length, float(c.log_max),
-              tuple(k for k in EXTRA_TERMS if c[f"{k}_weight"] > 0), c.modulation_lags,
-              c.autocorrelation_lags, c.diversity_window, float(c.diversity_threshold), c.loop)
+  @property
+  def extra(self) -> tuple[str, ...]:
+    """The active `EXTRA_TERMS` (positive weight), in that order."""
+    w = dict(self.weights)
+    return tuple(k for k in EXTRA_TERMS if w.get(k, 0.0) > 0)
+
+  @property
+  def depth(self) -> int:
+    """The deepest stack a style or content layer needs."""
+    return max(map(nets.tap_depth, self.style_layers + self.content_layers))
 
 
 class Targets(NamedTuple):
   """What the style clips give the objective; the entries of inactive terms are None.
 
+  A pytree of arrays: stack the targets of several styles (of equal shapes) along a
+  new leading axis to `vmap` over them.
+
   Attributes:
     gram: `{layer: [R, channels]}` factors of the style Grams (`losses.style_target`).
     floor: scalar floor of `losses.log_magnitude` (`LOG_FLOOR` of the style's peak).
+    rms: `[freq]` the RMS linear magnitude of each bin over the style (the start of
+      shaped noise, `synthesis.shaped_noise`).
     spectrum: `[frames, freq]` each bin's log magnitudes over time, sorted
       (`losses.sorted_values`): the target of each bin's distribution.
     correlation: `[freq, freq]` correlations of the bins' log magnitudes over time.
@@ -121,6 +157,7 @@ class Targets(NamedTuple):
 
   gram: dict
   floor: jnp.ndarray
+  rms: jnp.ndarray
   spectrum: jnp.ndarray | None = None
   correlation: jnp.ndarray | None = None
   modulation: jnp.ndarray | None = None
@@ -135,44 +172,46 @@ class Targets(NamedTuple):
   band_modulation: jnp.ndarray | None = None
 
 
-def weights(c: ml_collections.ConfigDict) -> dict[str, jnp.ndarray]:
-  """The loss weights of a config, as arrays: an argument of the objective, not a constant,
+def weights(o: Objective) -> dict[str, jnp.ndarray]:
+  """The loss weights of `o`, as arrays: an argument of the objective, not a constant,
   so runs that differ only in weights share one compiled program (and can be batched)."""
-  return {k: jnp.float32(c[f"{k}_weight"])
-          for k in ("style", "content", "bound", *EXTRA_TERMS)}
+  return {k: jnp.float32(w) for k, w in o.weights}
 
 
-def to_spectrogram(x: jnp.ndarray, f: Form) -> jnp.ndarray:
+def to_spectrogram(x: jnp.ndarray, o: Objective) -> jnp.ndarray:
   """The network-scale spectrogram `[time, freq]` of the optimised variable `x`."""
-  if f.domain == "waveform":
-    return spectral.spectrogram(x, n_fft=f.n_fft, hop_length=f.hop_length, log_max=f.log_max,
-                                circular=f.loop)
-  return jax.nn.softplus(x) / f.log_max if f.parametrization == "log" else x
+  r = o.representation
+  if o.domain == "waveform":
+    return spectral.spectrogram(x, n_fft=r.n_fft, hop_length=r.hop_length, log_max=r.log_max,
+                                circular=o.loop)
+  return jax.nn.softplus(x) / r.log_max if o.parametrization == "log" else x
 
 
-def to_variable(spec: jnp.ndarray, f: Form, floor: jnp.ndarray) -> jnp.ndarray:
+def to_variable(spec: jnp.ndarray, o: Objective, floor: jnp.ndarray) -> jnp.ndarray:
   """The spectrogram domain's variable of a network-scale spectrogram `[time, freq]`
   (`to_spectrogram` inverts it; magnitudes below `floor` are raised to it)."""
-  if f.parametrization == "log":
-    return jnp.log(jnp.maximum(spectral.decompress(spec, log_max=f.log_max), floor))
+  if o.parametrization == "log":
+    return jnp.log(jnp.maximum(spectral.decompress(spec, log_max=o.representation.log_max),
+                               floor))
   return spec
 
 
 @functools.cache
-def function(net: nets.StackedConv, style_layers: tuple[str, ...],
-              content_layers: tuple[str, ...], f: Form | None = None):
+def function(net: nets.StackedConv, o: Objective, *, content: bool = False):
   """`fun(x, variables, targets, content_features, weights) -> (total, terms)`.
 
-  `x` is a spectrogram `[time, freq]` or a waveform `[samples]` (`f.domain`);
-  `targets` a `Targets`; `weights` as from `weights(c)`. Cached, so equal networks,
-  layers and forms share one compiled solver step. `f` defaults to `Form()`, the
-  papers' objective on the spectrogram.
+  `x` is a spectrogram `[time, freq]` or a waveform `[samples]` (`o.domain`);
+  `targets` a `Targets`; `weights` as from `weights(o)`; `content`: style transfer
+  (the content layers' term is computed). Cached, so equal networks and objectives
+  share one compiled solver step.
   """
-  f = f or Form()
-  until = max(style_layers + content_layers, key=nets.tap_depth)
+  layers = o.style_layers + (o.content_layers if content else ())
+  until = max(layers, key=nets.tap_depth)
+  log_max = o.representation.log_max
+  extra = o.extra
 
   def fun(x, variables, targets, content_features, weights):
-    spec = to_spectrogram(x, f)
+    spec = to_spectrogram(x, o)
     feats = net.apply(variables, nets.net_input(spec, net.orientation)[None], until=until)
     zero = jnp.zeros((), spec.dtype)
     terms = {
@@ -181,33 +220,33 @@ def function(net: nets.StackedConv, style_layers: tuple[str, ...],
                        zero),
         "bound": losses.bound_loss(spec),
     }
-    logmag = losses.log_magnitude(spec, log_max=f.log_max, floor=targets.floor)
-    if "spectrum" in f.extra:
+    logmag = losses.log_magnitude(spec, log_max=log_max, floor=targets.floor)
+    if "spectrum" in extra:
       terms["spectrum"] = losses.quantile_loss(logmag, targets.spectrum)
-    if "correlation" in f.extra:
+    if "correlation" in extra:
       terms["correlation"] = losses.correlation_loss(logmag, targets.correlation)
-    if "modulation" in f.extra:
+    if "modulation" in extra:
       terms["modulation"] = losses.autocorrelation_loss(logmag[None], targets.modulation,
-                                                        circular=f.loop)
-    if set(BAND_TERMS) & set(f.extra):
+                                                        circular=o.loop)
+    if set(BAND_TERMS) & set(extra):
       env = losses.band_envelopes(logmag, targets.filters, targets.band_scale,
                                   compression=BAND_COMPRESSION)
-      if "band_spectrum" in f.extra:
+      if "band_spectrum" in extra:
         terms["band_spectrum"] = losses.quantile_loss(env, targets.band_spectrum)
-      if "band_correlation" in f.extra:
+      if "band_correlation" in extra:
         terms["band_correlation"] = losses.correlation_loss(env, targets.band_correlation)
-      if "band_modulation" in f.extra:
+      if "band_modulation" in extra:
         terms["band_modulation"] = losses.autocorrelation_loss(
-            env[None], targets.band_modulation, circular=f.loop)
-    if "autocorrelation" in f.extra:
-      terms["autocorrelation"] = sum(losses.autocorrelation_loss(feats[k], t, circular=f.loop)
+            env[None], targets.band_modulation, circular=o.loop)
+    if "autocorrelation" in extra:
+      terms["autocorrelation"] = sum(losses.autocorrelation_loss(feats[k], t, circular=o.loop)
                                      for k, t in targets.autocorrelation.items())
-    if "sliced" in f.extra:
+    if "sliced" in extra:
       terms["sliced"] = sum(losses.sliced_wasserstein_loss(feats[k], t, targets.directions[k])
                             for k, t in targets.sliced.items())
-    if "diversity" in f.extra:
-      terms["diversity"] = losses.diversity_loss(spec, targets.style, window=f.diversity_window,
-                                                 threshold=f.diversity_threshold)
+    if "diversity" in extra:
+      terms["diversity"] = losses.diversity_loss(spec, targets.style, window=o.diversity_window,
+                                                 threshold=o.diversity_threshold)
     return losses.total_loss(terms, weights), terms
 
   return fun
@@ -221,8 +260,10 @@ def features(net: nets.StackedConv, variables: dict, spec: jnp.ndarray,
   return {k: feats[k] for k in layers}
 
 
+@functools.cache
 def band_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
-  """`[n_fft // 2 + 1, bands]` power gains of the `band_*` terms' ERB bands over STFT bins.
+  """`[n_fft // 2 + 1, bands]` power gains of the `band_*` terms' ERB bands over STFT bins
+  (read-only, built once per set of arguments).
 
   Raises `InputError` if a band holds no bin (too many bands for `n_fft`).
   """
@@ -233,59 +274,66 @@ def band_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
   if empty.size:
     raise InputError(f"config.bands: {empty.size} of the {bands} ERB bands hold no STFT bin at "
                      f"n_fft={n_fft}; use fewer bands or a larger n_fft")
-  return gains.T
+  gains = gains.T.astype(np.float32)
+  gains.flags.writeable = False
+  return gains
 
 
-def targets(c: ml_collections.ConfigDict, net: nets.StackedConv, variables: dict,
-            style: Sequence[np.ndarray], s_layers: Sequence[str], f: Form) -> Targets:
-  """The `Targets` of style spectrograms `[time_i, freq]` at layers `s_layers` under `f`."""
+def targets(o: Objective, net: nets.StackedConv, variables: dict,
+            style: Sequence[jnp.ndarray]) -> Targets:
+  """The `Targets` of style spectrograms `[time_i, freq]` under `o`; pure (clips of any
+  lengths: their shapes are static)."""
+  r = o.representation
   style = [jnp.asarray(s) for s in style]
-  feats = [features(net, variables, s, s_layers) for s in style]
-  floor = LOG_FLOOR * jnp.maximum(max(float(spectral.decompress(s, log_max=c.log_max).max())
-                                      for s in style), 1e-3)
-  t = Targets(gram={k: losses.style_target([x[k] for x in feats]) for k in s_layers},
-              floor=floor)
-  logmags = [losses.log_magnitude(s, log_max=c.log_max, floor=floor) for s in style]
-  if "spectrum" in f.extra:
+  feats = [features(net, variables, s, o.style_layers) for s in style]
+  peak = jnp.max(jnp.stack([spectral.decompress(s, log_max=r.log_max).max() for s in style]))
+  floor = LOG_FLOOR * jnp.maximum(peak, 1e-3)
+  rms = jnp.sqrt(jnp.mean(jnp.concatenate(
+      [spectral.decompress(s, log_max=r.log_max) ** 2 for s in style]), axis=0))
+  t = Targets(gram={k: losses.style_target([x[k] for x in feats]) for k in o.style_layers},
+              floor=floor, rms=rms)
+  extra = o.extra
+  logmags = [losses.log_magnitude(s, log_max=r.log_max, floor=floor) for s in style]
+  if "spectrum" in extra:
     t = t._replace(spectrum=losses.sorted_values(logmags))
-  if "correlation" in f.extra:
+  if "correlation" in extra:
     t = t._replace(correlation=losses.correlation(logmags))
-  if {"modulation", "band_modulation"} & set(f.extra):
-    if c.modulation_lags >= min(s.shape[0] for s in style):
-      raise InputError(f"config.modulation_lags ({c.modulation_lags}) must be below the "
+  if {"modulation", "band_modulation"} & set(extra):
+    if o.modulation_lags >= min(s.shape[0] for s in style):
+      raise InputError(f"config.modulation_lags ({o.modulation_lags}) must be below the "
                        f"{min(s.shape[0] for s in style)} frames of the shortest style")
-  if "modulation" in f.extra:
+  if "modulation" in extra:
     t = t._replace(modulation=jnp.mean(jnp.stack([losses.autocorrelation(
-        m[None], max_lag=c.modulation_lags) for m in logmags]), axis=0))
-  if set(BAND_TERMS) & set(f.extra):
-    filters = jnp.asarray(band_filters(c.n_fft, c.sample_rate, c.bands), jnp.float32)
+        m[None], max_lag=o.modulation_lags) for m in logmags]), axis=0))
+  if set(BAND_TERMS) & set(extra):
+    filters = jnp.asarray(band_filters(r.n_fft, r.sample_rate, o.bands))
     raw = [losses.band_envelopes(m, filters, 1.0, compression=BAND_COMPRESSION) for m in logmags]
     scale = jnp.concatenate(raw).mean(axis=0)
     envs = [e / scale for e in raw]
     t = t._replace(filters=filters, band_scale=scale)
-    if "band_spectrum" in f.extra:
+    if "band_spectrum" in extra:
       t = t._replace(band_spectrum=losses.sorted_values(envs))
-    if "band_correlation" in f.extra:
+    if "band_correlation" in extra:
       t = t._replace(band_correlation=losses.correlation(envs))
-    if "band_modulation" in f.extra:
+    if "band_modulation" in extra:
       t = t._replace(band_modulation=jnp.mean(jnp.stack([losses.autocorrelation(
-          e[None], max_lag=c.modulation_lags) for e in envs]), axis=0))
-  if "autocorrelation" in f.extra:
-    for k in s_layers:
+          e[None], max_lag=o.modulation_lags) for e in envs]), axis=0))
+  if "autocorrelation" in extra:
+    for k in o.style_layers:
       steps = min(x[k].shape[1] for x in feats)
-      if c.autocorrelation_lags >= steps:
-        raise InputError(f"config.autocorrelation_lags ({c.autocorrelation_lags}) must be "
+      if o.autocorrelation_lags >= steps:
+        raise InputError(f"config.autocorrelation_lags ({o.autocorrelation_lags}) must be "
                          f"below the {steps} time steps of the shortest style at {k}")
     t = t._replace(autocorrelation={k: jnp.mean(jnp.stack([losses.autocorrelation(
-        x[k], max_lag=c.autocorrelation_lags) for x in feats]), axis=0) for k in s_layers})
-  if "sliced" in f.extra:
-    keys = jax.random.split(jax.random.key(c.net.seed + 1), len(s_layers))
+        x[k], max_lag=o.autocorrelation_lags) for x in feats]), axis=0) for k in o.style_layers})
+  if "sliced" in extra:
+    keys = jax.random.split(jax.random.key(o.sliced_seed), len(o.style_layers))
     directions = {}
-    for key, k in zip(keys, s_layers, strict=True):
-      d = jax.random.normal(key, (feats[0][k].shape[-1], c.sliced_projections))
+    for key, k in zip(keys, o.style_layers, strict=True):
+      d = jax.random.normal(key, (feats[0][k].shape[-1], o.sliced_projections))
       directions[k] = d / jnp.linalg.norm(d, axis=0)
     t = t._replace(directions=directions, sliced={
-        k: losses.sorted_values([x[k] @ directions[k] for x in feats]) for k in s_layers})
-  if "diversity" in f.extra:
+        k: losses.sorted_values([x[k] @ directions[k] for x in feats]) for k in o.style_layers})
+  if "diversity" in extra:
     t = t._replace(style=jnp.concatenate(style, axis=0))
   return t

@@ -1,20 +1,25 @@
-"""L-BFGS behind one small interface; the one module that imports a solver library.
+"""L-BFGS on the device: the one loop, and the one module that imports a solver library.
 
-Two backends: `jaxopt` (jaxopt.LBFGS; archived upstream) and `optax` (optax.lbfgs,
-its successor). Both use their zoom (strong Wolfe) line search, about two loss +
-gradient evaluations per iteration. A cheaper backtracking search that tries the
-full step first (one evaluation, like the reference's PyTorch L-BFGS) failed on a
-10 s style transfer with the papers' weights: the first full step was far too long
-and 30 halvings did not recover it, while zoom reduced the loss 9x in 4 iterations.
-Both minimise
-`fun(x, *args) -> (value, aux)` over `x` only; `args` (targets, frozen network
-variables) are passed through, so one compiled step serves every call of one shape.
+Two backends: `optax` (optax.lbfgs, the default) and `jaxopt` (jaxopt.LBFGS; archived
+upstream). Both use their zoom (strong Wolfe) line search, about two loss + gradient
+evaluations per iteration. A cheaper backtracking search that tries the full step
+first (one evaluation, like the reference's PyTorch L-BFGS) failed on a 10 s style
+transfer with the papers' weights: the first full step was far too long and 30 halvings
+did not recover it, while zoom reduced the loss 9x in 4 iterations.
+
+Both minimise `fun(x, *args) -> (value, aux)` over `x` only; `args` (targets, frozen
+network variables) are passed through. `start` and `iterate` are pure: the iterations
+run in `jax.lax.while_loop`, whose carry (`State`) holds the best iterate, the stall
+counter, the stop and the history in fixed-size buffers, so nothing leaves the device
+until the caller reads it. Under `jax.vmap` every job has its own state, and a job that
+stops is frozen (its carry kept) while the others go on. `Progress` is the host side:
+the line a person reads every `log_every` iterations.
 """
 
 from collections.abc import Callable
 import dataclasses
 import functools
-import math
+import sys
 import time
 from typing import Any, NamedTuple
 
@@ -27,10 +32,48 @@ import optax
 from jaxstyle.errors import InputError
 
 SOLVERS = ("jaxopt", "optax")
+# `State.stop`: why a run stopped (RUNNING: it has not).
+RUNNING, NONFINITE_START, NONFINITE, STALLED = 0, 1, 2, 3
+
+
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class LBFGS:
+  """The settings of a synthesis' L-BFGS, its fields the config keys of the same names
+  (`solver`, `iterations`, ...). Frozen and hashable: static under `jit`.
+
+  Attributes:
+    solver: `optax` or `jaxopt`.
+    iterations: at most this many iterations.
+    history_size: the L-BFGS memory.
+    stall_iterations, stall_tolerance: stop after `stall_iterations` (0: never)
+      iterations in a row that each fail to lower the best value by `stall_tolerance`
+      of it (`stalled`).
+    log_every: iterations between progress lines (and between the host's reads).
+  """
+
+  solver: str = "optax"
+  iterations: int = 100
+  history_size: int = 10
+  stall_iterations: int = 3
+  stall_tolerance: float = 1e-4
+  log_every: int = 10
+
+  def __post_init__(self):
+    if self.solver not in SOLVERS:
+      raise InputError(f"config.solver must be one of {SOLVERS}, got {self.solver!r}")
+    for key in ("iterations", "history_size", "log_every"):
+      if not getattr(self, key) > 0:
+        raise InputError(f"config.{key} must be positive, got {getattr(self, key)!r}")
+    for key in ("stall_iterations", "stall_tolerance"):
+      if not getattr(self, key) >= 0:
+        raise InputError(f"config.{key} must not be negative, got {getattr(self, key)!r}")
+    if self.solver == "jaxopt":
+      jaxopt_module()
 
 
 class Solver(NamedTuple):
-  """Jitted L-BFGS functions.
+  """Pure L-BFGS functions (jit them, or call them inside a jitted function).
 
   init(x, *args) -> (state, value, aux): the solver state at `x`.
   step(x, state, *args) -> (x, state, value, aux): one L-BFGS iteration (its line
@@ -52,7 +95,7 @@ def jaxopt_module():
 
 
 @functools.cache
-def lbfgs(fun: Callable[..., Any], *, solver: str = "jaxopt", history_size: int = 10) -> Solver:
+def lbfgs(fun: Callable[..., Any], *, solver: str = "optax", history_size: int = 10) -> Solver:
   """L-BFGS for `fun(x, *args) -> (scalar value, aux)`; cached per `fun`, so hashable.
 
   The `optax` backend evaluates `fun` once more per iteration (a forward pass, no
@@ -86,148 +129,185 @@ def lbfgs(fun: Callable[..., Any], *, solver: str = "jaxopt", history_size: int 
 
   else:
     raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-  return Solver(jax.jit(init), jax.jit(step))
+  return Solver(init, step)
 
 
-@dataclasses.dataclass
-class Result:
-  """What `minimize` returns.
-
-  Attributes:
-    x: the best iterate (lowest finite value).
-    history: per iteration (0 = the start), lists of `iteration`, `seconds`
-      (since the first step started), `total` and each `aux` term.
-    stop_reason: why it stopped before `iterations`, or None.
-    compile_s: time to compile `init` and `step` (near 0 from the cache).
-  """
-
-  x: jnp.ndarray
-  history: dict[str, list[float]]
-  stop_reason: str | None
-  compile_s: float
-
-
-class Tracker:
-  """The host side of one or more L-BFGS runs: histories, best iterations, stops, progress.
-
-  `minimize` (one run) and `batch.minimize_batch` (a vmapped batch) both record each
-  iteration here. A run stops when its value or iterate turns non-finite (its last
-  recorded iteration stays the best) or when it stalls: `stall_iterations` (0: never)
-  iterations in a row that each fail to lower its best value by `stall_tolerance` of
-  it (`stalled`).
+class State(NamedTuple):
+  """The carry of the L-BFGS loop of one run (a batch has a leading job axis on each).
 
   Attributes:
-    histories: per run, lists of `iteration`, `seconds` (since the first step
-      started), `total` and each `aux` term, from iteration 0 (the start).
-    stop_reasons: per run, why it stopped before `iterations`, or None.
-    running: `[runs]` bool, the runs still going.
+    x, inner, value, aux: the iterate, the solver's state, its value and terms.
+    iteration: the iterations done (int32).
+    best_x, best_value, best_iteration: the best iterate (lowest finite value) so far.
+    stalls: iterations in a row that did not lower the best value enough.
+    stop: `RUNNING`, or why the run stopped (`NONFINITE_START`, `NONFINITE`, `STALLED`).
+    stop_at: the iteration it stopped at.
+    history: `{"total": [iterations + 1], term: [iterations + 1]}`: the value and each
+      term at iterations 0 (the start) to `iteration`, NaN after.
   """
 
-  def __init__(self, value: np.ndarray, aux: dict[str, np.ndarray], *, iterations: int,
-               log_every: int = 10, stall_iterations: int = 0, stall_tolerance: float = 0.0):
-    """`value` `[runs]` and `aux` `{term: [runs]}` are those at the start."""
-    value = np.asarray(value, np.float64)
-    self.iterations, self.log_every = iterations, log_every
-    self.stall_iterations, self.stall_tolerance = stall_iterations, stall_tolerance
-    self.histories = [{"iteration": [0], "seconds": [0.0], "total": [float(value[j])],
-                       **{k: [float(v[j])] for k, v in aux.items()}} for j in range(len(value))]
-    self.running = np.isfinite(value)
-    self.stop_reasons = [None if ok else "the loss is not finite at the initial point"
-                         for ok in self.running]
-    self.best_value, self.best_iteration = value.copy(), np.zeros(len(value), int)
-    self._stalls = np.zeros(len(value), int)
-    self._start = time.perf_counter()
-
-  def update(self, i: int, value: np.ndarray, aux: dict[str, np.ndarray],
-             finite: np.ndarray) -> np.ndarray:
-    """Records iteration `i` of the running runs; returns `[runs]`: which improved.
-
-    `finite` `[runs]`: whether each run's value and iterate are finite.
-    """
-    elapsed = time.perf_counter() - self._start
-    better = np.zeros(len(self.running), bool)
-    label = (lambda j: "") if len(self.running) == 1 else (lambda j: f"job {j} ")  # noqa: E731
-    for j in np.flatnonzero(self.running):
-      if not finite[j]:
-        self._stop(j, f"non-finite loss or iterate at iteration {i}; kept the best iterate "
-                   f"(iteration {self.best_iteration[j]})", logging.WARNING, label(j))
-        continue
-      v = float(value[j])
-      h = self.histories[j]
-      h["iteration"].append(i)
-      h["seconds"].append(elapsed)
-      h["total"].append(v)
-      for k, a in aux.items():
-        h[k].append(float(a[j]))
-      self._stalls[j] = self._stalls[j] + 1 if stalled(self.best_value[j], v,
-                                                        self.stall_tolerance) else 0
-      if v <= self.best_value[j]:
-        self.best_value[j], self.best_iteration[j], better[j] = v, i, True
-      if self.stall_iterations and self._stalls[j] >= self.stall_iterations:
-        self._stop(j, stall_reason(i, self.stall_iterations, self.stall_tolerance),
-                   logging.INFO, label(j))
-    if i % self.log_every == 0 or i == self.iterations or not self.running.any():
-      live = [j for j, h in enumerate(self.histories) if h["iteration"][-1] == i]
-      span = lambda xs: (f"{min(xs):.4g}..{max(xs):.4g}" if len(set(xs)) > 1  # noqa: E731
-                         else f"{xs[0]:.4g}") if xs else "-"
-      terms = " ".join(f"{k} {span([self.histories[j][k][-1] for j in live])}" for k in aux)
-      jobs = (f", {self.running.sum()}/{len(self.running)} jobs running"
-              if len(self.running) > 1 else "")
-      logging.info("iteration %d/%d: total %s (%s)%s, %.1fs elapsed, ~%.1fs left", i,
-                   self.iterations, span([self.histories[j]["total"][-1] for j in live]), terms,
-                   jobs, elapsed, elapsed / i * (self.iterations - i))
-    return better
-
-  def _stop(self, j: int, reason: str, level: int, label: str) -> None:
-    self.stop_reasons[j], self.running[j] = reason, False
-    logging.log(level, "%sstopping: %s", label, reason)
+  x: Any
+  inner: Any
+  value: jnp.ndarray
+  aux: dict
+  iteration: jnp.ndarray
+  best_x: Any
+  best_value: jnp.ndarray
+  best_iteration: jnp.ndarray
+  stalls: jnp.ndarray
+  stop: jnp.ndarray
+  stop_at: jnp.ndarray
+  history: dict
 
 
-def minimize(
-    solver: Solver,
-    x0: jnp.ndarray,
-    *args: Any,
-    iterations: int,
-    log_every: int = 10,
-    stall_iterations: int = 0,
-    stall_tolerance: float = 0.0,
-) -> Result:
-  """Runs up to `iterations` L-BFGS iterations from `x0`, logging progress (`Tracker`).
+def start(solver: Solver, x0: jnp.ndarray, args: tuple, settings: LBFGS) -> State:
+  """The loop's state at `x0` (iteration 0); pure. A non-finite value stops it there."""
+  inner, value, aux = solver.init(x0, *args)
+  blank = jnp.full(settings.iterations + 1, jnp.nan, jnp.float32)
+  history = {k: blank.at[0].set(v) for k, v in {"total": value, **aux}.items()}
+  zero = jnp.zeros((), jnp.int32)
+  stop = jnp.where(jnp.isfinite(value), RUNNING, NONFINITE_START).astype(jnp.int32)
+  return State(x0, inner, value, aux, zero, x0, value, zero, zero, stop, zero, history)
 
-  Every `log_every` iterations (and at the last) it logs the iteration, the total
-  and each term, the elapsed time and an estimate of the time left. A non-finite
-  value or iterate stops the run; the best iterate so far is kept and the reason is
-  logged and returned. So does a stall (see `Tracker`); late in long runs the line
-  search can fail over and over, about a minute each on the papers' networks on a
-  CPU, without lowering the loss.
+
+def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -> State:
+  """Runs L-BFGS iterations of `state` until iteration `until` (at most
+  `settings.iterations`, may be traced) or its stop; pure (`jax.lax.while_loop`).
+
+  An iteration whose value or iterate is not finite stops the run without taking it
+  (the best iterate so far stays); an iteration that completes a stall (`stalled`,
+  `settings.stall_iterations` in a row) is taken, then the run stops.
   """
-  start = time.perf_counter()
-  init = solver.init.lower(x0, *args).compile()
-  state, value, aux = init(x0, *args)
-  step = solver.step.lower(x0, state, *args).compile()
-  compile_s = time.perf_counter() - start
+  until = jnp.minimum(until, settings.iterations)
+  tolerance = settings.stall_tolerance
 
-  track = Tracker(np.reshape(value, 1), {k: np.reshape(v, 1) for k, v in aux.items()},
-                  iterations=iterations, log_every=log_every,
-                  stall_iterations=stall_iterations, stall_tolerance=stall_tolerance)
-  x, best_x = x0, x0
-  for i in range(1, iterations + 1):
-    if not track.running[0]:
-      break
-    x, state, value, aux = step(x, state, *args)
-    finite = math.isfinite(float(value)) and bool(jnp.all(jnp.isfinite(x)))
-    if track.update(i, np.reshape(value, 1), {k: np.reshape(v, 1) for k, v in aux.items()},
-                    np.array([finite]))[0]:
-      best_x = x
-  return Result(best_x, track.histories[0], track.stop_reasons[0], compile_s)
+  def running(s):
+    return (s.stop == RUNNING) & (s.iteration < until)
+
+  def body(s):
+    x, inner, value, aux = solver.step(s.x, s.inner, *args)
+    i = s.iteration + 1
+    finite = jnp.isfinite(value) & jax.tree.reduce(
+        jnp.logical_and, jax.tree.map(lambda a: jnp.all(jnp.isfinite(a)), x))
+    better = value <= s.best_value
+    stalls = jnp.where(stalled(s.best_value, value, tolerance), s.stalls + 1, 0)
+    stop = (settings.stall_iterations > 0) & (stalls >= settings.stall_iterations)
+    pick = lambda new, old: jax.tree.map(  # noqa: E731
+        lambda a, b: jnp.where(better, a, b), new, old)
+    taken = State(
+        x, inner, value, aux, i, pick(x, s.best_x), pick(value, s.best_value),
+        pick(i, s.best_iteration), stalls.astype(jnp.int32),
+        jnp.where(stop, STALLED, RUNNING).astype(jnp.int32), jnp.where(stop, i, 0),
+        {k: h.at[i].set(value if k == "total" else aux[k]) for k, h in s.history.items()})
+    refused = s._replace(stop=jnp.int32(NONFINITE), stop_at=i)
+    return jax.tree.map(lambda a, b: jnp.where(finite, a, b), taken, refused)
+
+  return jax.lax.while_loop(running, body, state)
 
 
-def stalled(best_value: float, value: float, tolerance: float) -> bool:
+def minimize(fun: Callable[..., Any], x0: jnp.ndarray, *args: Any, settings: LBFGS) -> State:
+  """`settings.iterations` L-BFGS iterations of `fun` from `x0` (or fewer, to a stop),
+  in one program; pure. The best iterate is `state.best_x`."""
+  solver = lbfgs(fun, solver=settings.solver, history_size=settings.history_size)
+  state = start(solver, x0, args, settings)
+  return iterate(solver, state, args, settings, settings.iterations)
+
+
+def stalled(best_value, value, tolerance: float):
   """Whether `value` fails to lower `best_value` by `tolerance` of its magnitude."""
-  return not value < best_value - tolerance * abs(best_value)
+  return ~(value < best_value - tolerance * jnp.abs(best_value))
 
 
-def stall_reason(iteration: int, stall_iterations: int, tolerance: float) -> str:
-  """The stop reason of a stall ending at `iteration`."""
-  return (f"stalled: {stall_iterations} iterations in a row (to iteration {iteration}) "
-          f"lowered the best loss by less than {tolerance:g} of it")
+class Summary(NamedTuple):
+  """What the host reads of a `State` every `log_every` iterations: small arrays."""
+
+  iteration: np.ndarray
+  value: np.ndarray
+  aux: dict
+  stop: np.ndarray
+  stop_at: np.ndarray
+  best_iteration: np.ndarray
+
+
+def summary(state: State) -> Summary:
+  """The `Summary` part of `state` (on the device; `jax.device_get` it)."""
+  return Summary(state.iteration, state.value, state.aux, state.stop, state.stop_at,
+                 state.best_iteration)
+
+
+def stop_reason(stop: int, stop_at: int, settings: LBFGS, best_iteration: int) -> str | None:
+  """The sentence for a `State.stop` code, or None for a run that did not stop early."""
+  if stop == NONFINITE_START:
+    return "the loss is not finite at the initial point"
+  if stop == NONFINITE:
+    return (f"non-finite loss or iterate at iteration {stop_at}; kept the best iterate "
+            f"(iteration {best_iteration})")
+  if stop == STALLED:
+    return (f"stalled: {settings.stall_iterations} iterations in a row (to iteration "
+            f"{stop_at}) lowered the best loss by less than {settings.stall_tolerance:g} of it")
+  return None
+
+
+def history(state_history: dict, iteration: int) -> dict[str, list[float]]:
+  """A run's history as lists: `iteration` 0..`iteration`, `total` and each term."""
+  n = int(iteration) + 1
+  return {"iteration": list(range(n)),
+          **{k: [float(v) for v in np.asarray(h)[:n]] for k, h in state_history.items()}}
+
+
+class Progress:
+  """The progress of one or more runs as a person reads it, every `log_every` iterations.
+
+  One line: iteration, total loss (least..greatest over the running jobs), elapsed,
+  estimated time left; on a terminal it rewrites itself in place, elsewhere (a log,
+  CI) each is a line of its own. Each term's value is logged at verbosity 1
+  (`--verbosity=1`), and each stop once, with its reason.
+  """
+
+  def __init__(self, settings: LBFGS, *, jobs: int = 1, stream=None):
+    self.settings, self.jobs = settings, jobs
+    self._stream = stream or sys.stderr
+    self._start = time.perf_counter()
+    self._told: set[int] = set()
+    self._open = False
+
+  def update(self, s: Summary) -> None:
+    """Shows the runs' state after a chunk of iterations (`s` read from the device)."""
+    elapsed = time.perf_counter() - self._start
+    running = np.asarray(s.stop) == RUNNING
+    i = int(np.max(s.iteration))
+    n = self.settings.iterations
+    live = running | (np.asarray(s.iteration) == i)
+    span = lambda v: (f"{v.min():.4g}..{v.max():.4g}" if v.min() != v.max()  # noqa: E731
+                      else f"{v.min():.4g}")
+    total = span(np.asarray(s.value)[live])
+    jobs = f", {running.sum()}/{self.jobs} jobs running" if self.jobs > 1 else ""
+    left = elapsed / max(i, 1) * (n - i) if running.any() else 0.0
+    self._line(f"iteration {i}/{n}: loss {total}{jobs}, {elapsed:.1f} s, ~{left:.0f} s left")
+    logging.vlog(1, "iteration %d: %s", i, " ".join(
+        f"{k} {span(np.asarray(v)[live])}" for k, v in s.aux.items()))
+    for j in np.flatnonzero(~running):
+      if j not in self._told:
+        self._told.add(j)
+        reason = stop_reason(int(s.stop[j]), int(s.stop_at[j]), self.settings,
+                             int(s.best_iteration[j]))
+        if reason:
+          self._end()
+          logging.info("%sstopping: %s", f"job {j} " if self.jobs > 1 else "", reason)
+
+  def _line(self, text: str) -> None:
+    if self._stream.isatty():
+      self._stream.write("\r" + text.ljust(79)[:max(79, len(text))])
+      self._open = True
+    else:
+      self._stream.write(text + "\n")
+    self._stream.flush()
+
+  def _end(self) -> None:
+    if self._open:
+      self._stream.write("\n")
+      self._open = False
+
+  def close(self) -> None:
+    """Ends an in-place line."""
+    self._end()

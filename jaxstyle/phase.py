@@ -1,16 +1,38 @@
 """Phase reconstruction in JAX: single-pass spectrogram inversion and fast Griffin-Lim.
 
-Magnitudes are `[..., time, freq]` (see `jaxstyle.spectral`).
+Magnitudes are `[..., time, freq]` (see `jaxstyle.spectral`). `GriffinLim` holds the
+settings of a synthesis' reconstruction.
 """
 
+import dataclasses
 import functools
 
 import jax
 import jax.numpy as jnp
 
 from jaxstyle import spectral
+from jaxstyle.errors import InputError
 
 INITS = ("random", "spsi")
+
+
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class GriffinLim:
+  """How a synthesis' spectrogram gets its phase (config keys `phase_init`,
+  `phase_iterations`, `phase_momentum`): `griffin_lim`'s `init`, `n_iter`, `momentum`."""
+
+  init: str = "spsi"
+  iterations: int = 100
+  momentum: float = 0.99
+
+  def __post_init__(self):
+    if self.init not in INITS:
+      raise InputError(f"config.phase_init must be one of {INITS}, got {self.init!r}")
+    if not self.iterations >= 0:
+      raise InputError(f"config.phase_iterations must be >= 0, got {self.iterations!r}")
+    if not 0 <= self.momentum < 1:
+      raise InputError(f"config.phase_momentum must be in [0, 1), got {self.momentum!r}")
 
 
 def spsi_phase(mag: jnp.ndarray, *, n_fft: int, hop_length: int) -> jnp.ndarray:

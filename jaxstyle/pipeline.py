@@ -28,7 +28,6 @@ from jaxstyle import inputs as inputs_lib
 from jaxstyle import metrics
 from jaxstyle import outputs
 from jaxstyle import plots
-from jaxstyle import representation
 from jaxstyle import stereo
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -64,40 +63,39 @@ def _record(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: st
   }
 
 
-def _plot(path: str, inputs: inputs_lib.Inputs, result: synthesis.Result,
-          c: ml_collections.ConfigDict, *, title: str = "result") -> None:
+def _plot(path: str, inputs: inputs_lib.Inputs, result: synthesis.Result, *,
+          title: str = "result") -> None:
   """The run's figure: the style (and content) spectrograms, `result`'s, its losses."""
   panels = [(f"style: {os.path.basename(n)}", s)
             for n, s in zip(inputs.style_names, inputs.style_specs, strict=True)]
   if inputs.content_spec is not None:
     panels.append((f"content: {os.path.basename(inputs.content_path)}", inputs.content_spec))
   panels.append((title, result.spectrogram))
-  outputs.figure(path, plots.summary_figure(panels=panels, history=result.history, c=c))
+  outputs.figure(path, plots.summary_figure(panels=panels, history=result.history,
+                                            r=inputs.spec.representation))
 
 
 def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synthesis.Result, *,
            name: str, seed: int, output_dir: str, seconds: dict[str, float], plot: bool = True,
             extra: dict | None = None, output: outputs.Output = outputs.WAV,
             stereo_pair: tuple[synthesis.Result, dict] | None = None) -> dict:
-  """Phase reconstruction, quality measures and the files of one synthesis.
+  """Quality measures and the files of one synthesis.
 
   Writes the audio `<name>.wav` (or the container of `output`), `<name>.png` (if
   `plot`) and `<name>.json` atomically, the JSON last. `seconds` (compile, synthesis,
-  ...) go into the record, with `phase` and `total` (its value plus the time spent
-  here) added; `extra` is merged into it. `stereo_pair`: a second, independent
-  texture (seed + 1) and the stereo statistics (`stereo.target`) that the two are
-  mixed to (`stereo.mix`); the file is then stereo.
+  ...) go into the record, with `total` (its value plus the time spent here) added;
+  `extra` is merged into it. `stereo_pair`: a second, independent texture (seed + 1)
+  and the stereo statistics (`stereo.target`) that the two are mixed to
+  (`stereo.mix`); the file is then stereo.
   Returns the record.
   """
   t0 = time.perf_counter()
-  wave, convergence = representation.render(result, c, length=inputs.n_samples, seed=seed)
+  wave, convergence = result.audio, result.convergence
   if stereo_pair is not None:
-    other, _ = representation.render(stereo_pair[0], c, length=inputs.n_samples, seed=seed + 1)
-    wave = stereo.mix(wave, other, stereo_pair[1], sample_rate=c.sample_rate, n_fft=c.n_fft,
-                      hop_length=c.hop_length, circular=c.loop)
-  phase_s = time.perf_counter() - t0
-  logging.info("phase reconstruction: %d iterations, spectral convergence %.4f, %.1fs",
-               c.phase_iterations, convergence, phase_s)
+    wave = stereo.mix(wave, stereo_pair[0].audio, stereo_pair[1], sample_rate=c.sample_rate,
+                      n_fft=c.n_fft, hop_length=c.hop_length, circular=c.loop)
+  logging.info("phase reconstruction: %d iterations, spectral convergence %.4f",
+               c.phase_iterations, convergence)
   t1 = time.perf_counter()
   channels = [wave] if wave.ndim == 1 else list(wave)
   quality = metrics.evaluate(channels[0], sample_rate=c.sample_rate, style=inputs.styles,
@@ -116,15 +114,14 @@ def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synt
 
   record = _record(c, inputs, name=name, seed=seed, channels=len(channels), output=output,
                    history=result.history, stop_reason=result.stop_reason, quality=quality,
-                   seconds={**seconds, "phase": phase_s,
-                            "total": seconds["total"] + time.perf_counter() - t0},
+                   seconds={**seconds, "total": seconds["total"] + time.perf_counter() - t0},
                    extra=extra)
   exts = (output.container, "png", "json") if plot else (output.container, "json")
   paths = {ext: os.path.join(output_dir, f"{name}.{ext}") for ext in exts}
   with outputs.together(paths) as tmp:
     outputs.audio(tmp[output.container], wave, sample_rate=c.sample_rate, output=output)
     if plot:
-      _plot(tmp["png"], inputs, result, c)
+      _plot(tmp["png"], inputs, result)
     outputs.json_file(tmp["json"], record)
   logging.info("wrote %s", ", ".join(paths.values()))
   return record
@@ -185,18 +182,18 @@ def run(
                      output=output, start=start, extra=extra)
   t0 = time.perf_counter()
   stereo_pair = None
+  variables = inputs_lib.variables(c, inputs)
   if channels == 2:
     clips = [audio.load(p, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=clip_s,
                         mono=False) for p in style_paths]
-    result, partner = batch_lib.synthesize_batch(
-        [batch_lib.Job(c, inputs.style_specs, None, seed + k) for k in range(2)],
-        n_frames=inputs.n_frames, n_samples=inputs.n_samples,
-        variables=inputs_lib.variables(c, inputs))
+    result, partner = batch_lib.synthesize(
+        [batch_lib.Job(inputs.spec, inputs.style_specs, None, seed + k) for k in range(2)],
+        variables=variables)
     stereo_pair = (partner, stereo.target(clips, sample_rate=c.sample_rate))
   else:
-    result = synthesis.synthesize(c, style=inputs.style_specs, content=inputs.content_spec,
-                                  n_frames=inputs.n_frames, n_samples=inputs.n_samples, seed=seed,
-                                  variables=inputs_lib.variables(c, inputs))
+    (result,) = batch_lib.synthesize(
+        [batch_lib.Job(inputs.spec, inputs.style_specs, inputs.content_spec, seed)],
+        variables=variables)
   seconds = {"compile": result.compile_s, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
@@ -214,7 +211,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
   and plot are the first block's; `blocks` lists every block's losses, stop reason,
   samples and seconds.
   """
-  p = blocks.plan(c, inputs.n_samples)
+  p = inputs.plan
   inputs_lib.check_disk(output_dir, inputs.n_samples * (4 + 4 * (output.rate or c.sample_rate)
                                               / c.sample_rate))
   logging.info("%d blocks of %.1f s (config.block_s), each continuing the last", p.n_blocks,
@@ -226,12 +223,14 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
   t0 = time.perf_counter()
   with outputs.together({k: paths[k] for k in ("json", "png")}) as tmp, outputs.audio_stream(
       paths[output.container], sample_rate=c.sample_rate, output=output) as write:
-    for b in blocks.synthesize(c, style=inputs.style_specs, n_samples=inputs.n_samples,
-                               seed=seed, variables=inputs_lib.variables(c, inputs)):
+    variables = inputs_lib.variables(c, inputs)
+    targets = batch_lib.targets(inputs.spec, inputs.style_specs, variables)
+    for b in blocks.synthesize(inputs.spec, targets, p, n_samples=inputs.n_samples, seed=seed,
+                               variables=variables):
       write(b.audio)
       listener.add(b.audio)
       first = first or b.result
-      convergence.append(b.spectral_convergence)
+      convergence.append(b.result.convergence)
       history = b.result.history
       per_block.append({
           "final_total": min(history["total"]), "iterations": history["iteration"][-1],
@@ -257,7 +256,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
                      seconds={"compile": first.compile_s, "synthesis": synthesis_s,
                               "total": time.perf_counter() - start},
                      extra={"blocks": per_block, **(extra or {})})
-    _plot(tmp["png"], inputs, first, c, title="result: the first block")
+    _plot(tmp["png"], inputs, first, title="result: the first block")
     outputs.json_file(tmp["json"], record)
   logging.info("wrote %s", ", ".join(paths.values()))
   return record
@@ -277,7 +276,7 @@ def run_batch(
     clip_s: float | None = None,
     output: outputs.Output = outputs.WAV,
 ) -> list[dict]:
-  """Several syntheses in one compiled program (`jaxstyle.batch.synthesize_batch`).
+  """Several syntheses in one compiled program (`jaxstyle.batch.synthesize`).
 
   Runs `batch` seeds (`seed`, `seed + 1`, ...) of each target over this process's
   devices. The target is every style file mixed (as `run`), or, with
@@ -328,15 +327,14 @@ def run_batch(
   names = [f"{stem}_seed{seed + k}" for stem in stems for k in range(batch)]
   if len(set(names)) < len(names):
     raise InputError(f"output names clash: {names} (style files with equal names?)")
-  jobs = [batch_lib.Job(c, t.style_specs, t.content_spec, seed + k)
+  jobs = [batch_lib.Job(inputs.spec, t.style_specs, t.content_spec, seed + k)
           for t in targets for k in range(batch)]
   inputs_lib.log(inputs, c)
   logging.info("%d jobs (%d target(s) x %d seed(s)) in one program on %d device(s)",
                len(jobs), len(targets), batch, jax.local_device_count())
   t0 = time.perf_counter()
-  results = batch_lib.synthesize_batch(
-      jobs, n_frames=inputs.n_frames, n_samples=inputs.n_samples, mesh=batch_lib.local_mesh(),
-      variables=inputs_lib.variables(c, inputs))
+  results = batch_lib.synthesize(jobs, mesh=batch_lib.local_mesh(),
+                                 variables=inputs_lib.variables(c, inputs))
   # In the records: compile and synthesis of the whole batch; total: this job's share.
   seconds = {"compile": results[0].compile_s, "synthesis": time.perf_counter() - t0,
              "jobs": len(jobs), "total": (time.perf_counter() - start) / len(jobs)}

@@ -10,26 +10,25 @@ import math
 
 from matplotlib import axes as axes_lib
 from matplotlib import figure
-import ml_collections
 import numpy as np
 
 from jaxstyle import representation
 
 
-def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, c: ml_collections.ConfigDict,
+def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, r: representation.Representation,
                      title: str, *, fontsize: float | None = None) -> None:
-  """Draws `spec` `[time, bins]` of config `c`'s front-end on `ax`: STFT bins on a
-  linear kHz axis, log-frequency bins (`cqt`, `cqt_map`) with ticks in Hz at octaves."""
-  seconds = spec.shape[0] * c.hop_length / c.sample_rate
-  top = c.sample_rate / 2000 if c.spectrogram == "stft" else spec.shape[1]
+  """Draws `spec` `[time, bins]` of representation `r` on `ax`: STFT bins on a linear
+  kHz axis, log-frequency bins (`cqt`, `cqt_map`) with ticks in Hz at octaves."""
+  seconds = spec.shape[0] * r.hop_length / r.sample_rate
+  top = r.sample_rate / 2000 if r.kind == "stft" else spec.shape[1]
   ax.imshow(np.asarray(spec).T, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1,
             extent=(0, seconds, 0, top))
   ax.set_title(title, fontsize=fontsize)
   ax.set_xlabel("time (s)")
-  if c.spectrogram == "stft":
+  if r.kind == "stft":
     ax.set_ylabel("kHz")
     return
-  centres_hz = representation.bin_frequencies_hz(c)
+  centres_hz = representation.bin_frequencies_hz(r)
   octaves_hz = 2.0 ** np.arange(math.ceil(np.log2(centres_hz[0])),
                                 math.floor(np.log2(centres_hz[-1])) + 1, dtype=np.float64)
   # Bin k spans [k, k + 1) on the axis; its centre frequency sits at k + 0.5.
@@ -40,16 +39,16 @@ def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, c: ml_collections.Conf
 
 
 def summary_figure(*, panels: Sequence[tuple[str, np.ndarray]], history: dict[str, list[float]],
-                   c: ml_collections.ConfigDict) -> figure.Figure:
-  """One panel per `(title, spectrogram [time, bins])` of config `c`'s front-end, then
-  the loss terms over the iterations."""
+                   r: representation.Representation) -> figure.Figure:
+  """One panel per `(title, spectrogram [time, bins])` of representation `r`, then the
+  loss terms over the iterations."""
   fig = figure.Figure(figsize=(8, 2.4 * (len(panels) + 1)), dpi=80)
   axes = fig.subplots(len(panels) + 1, 1, squeeze=False)[:, 0]
   for ax, (title, spec) in zip(axes, panels, strict=False):
-    draw_spectrogram(ax, spec, c, title)
+    draw_spectrogram(ax, spec, r, title)
   ax = axes[-1]
   for key, values in history.items():
-    if key not in ("iteration", "seconds") and max(values) > 0:
+    if key != "iteration" and max(values) > 0:
       ax.semilogy(history["iteration"], values, label=key)
   ax.set(title="loss (terms unweighted)", xlabel="L-BFGS iteration")
   ax.legend()
@@ -59,14 +58,14 @@ def summary_figure(*, panels: Sequence[tuple[str, np.ndarray]], history: dict[st
 
 def grid_figure(
     *,
-    inputs: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
-    results: Sequence[tuple[str, np.ndarray, ml_collections.ConfigDict]],
+    inputs: Sequence[tuple[str, np.ndarray, representation.Representation]],
+    results: Sequence[tuple[str, np.ndarray, representation.Representation]],
     columns: int,
 ) -> figure.Figure:
   """A grid of spectrograms: the inputs on top, then the results.
 
-  Each panel is `(title, spectrogram [time, bins], config of its front-end)`; rows
-  hold `columns` panels.
+  Each panel is `(title, spectrogram [time, bins], its representation)`; rows hold
+  `columns` panels.
   """
   columns = max(1, min(columns, max(len(results), len(inputs))))
   input_rows = math.ceil(len(inputs) / columns)
@@ -78,8 +77,8 @@ def grid_figure(
     ax.axis("off")
   cells = [axes.ravel()[i] for i in range(len(inputs))]
   cells += [axes.ravel()[input_rows * columns + i] for i in range(len(results))]
-  for ax, (title, spec, c) in zip(cells, list(inputs) + list(results), strict=True):
+  for ax, (title, spec, r) in zip(cells, list(inputs) + list(results), strict=True):
     ax.axis("on")
-    draw_spectrogram(ax, spec, c, title, fontsize=9)
+    draw_spectrogram(ax, spec, r, title, fontsize=9)
   fig.tight_layout()
   return fig

@@ -11,6 +11,7 @@ The files are written by `jaxstyle.outputs`.
 """
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 import os
 from typing import Any
 
@@ -112,7 +113,8 @@ def experiment(
   results = []
   for row, c in zip(rows, configs, strict=True):
     y = audio.load(os.path.join(output_dir, row["files"]["wav"]), sample_rate=c.sample_rate)
-    results.append((row["name"], representation.analyze(y, c), c))
+    r = config_lib.representation_spec(c)
+    results.append((row["name"], representation.analyze(y, r), r))
   panels = _input_panels(inputs, configs or [ml_collections.ConfigDict(base)], style_paths,
                          content_path)
   outputs.figure(paths["grid.png"], plots.grid_figure(inputs=panels, results=results,
@@ -124,18 +126,16 @@ def experiment(
 
 
 def _input_panels(inputs, configs, style_paths, content_path) -> list[tuple]:
-  """`(title, spectrogram, config)` of each input under each front-end of `configs`."""
-  by_key = {}
-  for c in configs:
-    by_key.setdefault(representation.key(c), c)
-  specs = representation.analyze_all(inputs, by_key.values())
+  """`(title, spectrogram, representation)` of each input under each front-end of
+  `configs`."""
+  specs = representation.analyze_all(inputs, [config_lib.representation_spec(c) for c in configs])
   roles = [("style", p) for p in style_paths] + (
       [] if content_path is None else [("content", content_path)])
   panels = []
-  for key, c in by_key.items():
-    suffix = f" [{c.spectrogram}]" if len(by_key) > 1 else ""
+  for r, by_path in specs.items():
+    suffix = f" [{r.kind}]" if len(specs) > 1 else ""
     for role, p in roles:
-      panels.append((f"{role}: {os.path.basename(p)}{suffix}", specs[key][p], c))
+      panels.append((f"{role}: {os.path.basename(p)}{suffix}", by_path[p], r))
   return panels
 
 
@@ -244,8 +244,8 @@ def harness_markdown(report: Mapping, *, command: str) -> str:
 def harness(report: Mapping, output_dir: str, *, command: str, sample_rate: int) -> None:
   """Writes `report.json`, `report.md`, `grid.png` (style | textures, a row per recording)
   and each texture as `RECORDING/METHOD.wav`, every file atomically."""
-  display = config_lib.base()
-  display.sample_rate = sample_rate
+  display = dataclasses.replace(config_lib.representation_spec(config_lib.base()),
+                                sample_rate=sample_rate)
   for name, sounds in report["audio"].items():
     for method, y in sounds.items():
       outputs.audio(os.path.join(output_dir, name, f"{method}.wav"), y, sample_rate=sample_rate)

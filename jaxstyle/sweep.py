@@ -8,6 +8,7 @@ runs a sweep config's share of points and its summary (`jaxstyle.reports`).
 """
 
 from collections.abc import Sequence
+import dataclasses
 import json
 import os
 import time
@@ -17,6 +18,7 @@ import jax
 import ml_collections
 
 from jaxstyle import batch as batch_lib
+from jaxstyle import config as config_lib
 from jaxstyle import grid
 from jaxstyle import inputs as inputs_lib
 from jaxstyle import outputs
@@ -47,7 +49,7 @@ def run_points(points: Sequence[grid.Point], *, output_dir: str, resume: bool = 
 
   Points whose configs differ only in loss weights and whose spectrograms have equal
   shapes run together, split over this process's devices, at most `jobs_per_device`
-  per device at a time (`batch.synthesize_batch`; a batch of one runs unbatched and
+  per device at a time (`batch.synthesize`; a batch of one runs unbatched and
   writes what `pipeline.run` writes). Each point's `<name>.wav` and `<name>.json` (as
   `pipeline.run`'s, with a `point` entry) and, if `plot`, `<name>.png` are written as
   soon as its batch is done. A point longer than `config.block_s` runs alone, in
@@ -73,19 +75,20 @@ def run_points(points: Sequence[grid.Point], *, output_dir: str, resume: bool = 
   logging.info("%d points, %d to run, on %d device(s)", len(points), len(todo), mesh.size)
   loaded, groups, long = {}, {}, []
   for p in todo:  # load and check every input before any work
-    d = p.config.to_dict()
-    for k in ("net", *batch_lib.WEIGHT_KEYS):
-      d.pop(k)
+    # What the inputs depend on: all but the weights and the net (its stacks round a loop).
+    d = {k: v for k, v in p.config.to_dict().items() if not k.endswith("_weight")}
+    d["net"] = {"stacks": d["net"]["stacks"]}
     key = json.dumps([p.style, p.content, p.duration_s, d], sort_keys=True)
     if key not in loaded:
       loaded[key] = inputs_lib.load(p.config, style_paths=_styles(p),
                                     content_path=p.content or None, duration_s=p.duration_s)
     inputs = loaded[key]
+    inputs = dataclasses.replace(inputs, spec=config_lib.spec(
+        p.config, n_samples=inputs.spec.n_samples))
     if inputs.long:
       long.append(p)
       continue
-    group = (batch_lib.static_key(p.config), inputs.n_frames, inputs.n_samples,
-             inputs.content is None)
+    group = (batch_lib.program(inputs.spec), p.config.params, inputs.content is None)
     groups.setdefault(group, []).append((p, inputs))
   extra = lambda p: {"point": {**_point(p), "process_index": process_index,  # noqa: E731
                                "process_count": process_count}}
@@ -96,10 +99,9 @@ def run_points(points: Sequence[grid.Point], *, output_dir: str, resume: bool = 
                  ", ".join(p.name for p, _ in batch))
     t0 = time.perf_counter()
     first, inputs = batch[0]
-    results = batch_lib.synthesize_batch(
-        [batch_lib.Job(p.config, inputs.style_specs, inputs.content_spec, p.seed)
-         for p, inputs in batch], n_frames=inputs.n_frames, n_samples=inputs.n_samples,
-        mesh=mesh, variables=inputs_lib.variables(first.config, inputs))
+    results = batch_lib.synthesize(
+        [batch_lib.Job(inputs.spec, inputs.style_specs, inputs.content_spec, p.seed)
+         for p, inputs in batch], mesh=mesh, variables=inputs_lib.variables(first.config, inputs))
     # Compile and synthesis of the whole batch; total: each point's share.
     seconds = {"compile": results[0].compile_s, "synthesis": time.perf_counter() - t0,
                "jobs": len(batch), "total": (time.perf_counter() - t0) / len(batch)}

@@ -1,9 +1,21 @@
-"""Texture synthesis and style transfer on network-scale spectrograms `[time, freq]`.
+"""Texture synthesis and style transfer as one pure function: `generate(spec, targets, key)`.
 
-`synthesize` optimises a spectrogram (or waveform) with L-BFGS so that the terms of
-`jaxstyle.objective` match the style clip(s) and, for style transfer, the content.
-The network is frozen; only the spectrogram is differentiated. `problem` builds the
-start and the objective's arguments; `batch` solves many of them in one program.
+A `Spec` says what to make (representation, network, objective, L-BFGS, phase, length);
+`analyze(spec, clips)` (waveforms) or `targets(spec, style)` (spectrograms) gives the
+objective's `Targets` of the style; and
+`generate` optimises a spectrogram (or waveform) with L-BFGS until its statistics
+match them and, for style transfer, its features stay close to a content's, then
+gives it a phase (Griffin-Lim), all in one program: jit it, `vmap` it over keys or over
+the stacked targets of several styles, shard it over devices.
+
+  spec = jaxstyle.spec(jaxstyle.load_config("default"), n_samples=88200)
+  t = jax.jit(jaxstyle.analyze)(spec, [style_waveform])
+  audio = jax.jit(jax.vmap(jaxstyle.generate, in_axes=(None, None, 0)))(spec, t, keys).audio
+
+`begin`, `advance` and `finish` are `generate` in three parts, so that a host can run
+the iterations in chunks and read the progress between them (`jaxstyle.batch.run`).
+The network is frozen; only the spectrogram is differentiated. Spectrograms are
+network scale, `[time, freq]`; waveforms `[samples]`.
 """
 
 from collections.abc import Callable, Sequence
@@ -13,12 +25,13 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from jaxstyle import nets
-from jaxstyle import objective
+from jaxstyle import objective as objective_lib
 from jaxstyle import optimize
+from jaxstyle import phase as phase_lib
+from jaxstyle import representation as representation_lib
 from jaxstyle import spectral
 from jaxstyle.errors import InputError
 
@@ -27,57 +40,114 @@ NOISE_INIT_SCALE = 0.1
 # Waveform-domain noise init `uniform`: white noise of this standard deviation.
 WAVEFORM_NOISE_STD = 0.01
 NOISE_INITS = ("uniform", "spectrum")
+INITS = ("noise", "content")
 
 
-@dataclasses.dataclass
-class Result:
-  """A synthesized spectrogram `[time, freq]` (network scale) and how it was made.
-
-  `waveform` `[samples]` is the optimised waveform of the `waveform` domain (its
-  spectrogram is `spectrogram`), else None: the spectrogram still needs a phase.
-  """
-
-  spectrogram: np.ndarray
-  history: dict[str, list[float]]
-  stop_reason: str | None
-  compile_s: float
-  waveform: np.ndarray | None = None
-
-
-def result(f: objective.Form, x: jnp.ndarray, history: dict[str, list[float]],
-           stop_reason: str | None, compile_s: float) -> Result:
-  """The `Result` of a solved variable `x` of form `f`."""
-  spec = np.asarray(objective.to_spectrogram(x, f))
-  waveform = np.asarray(x) if f.domain == "waveform" else None
-  return Result(spec, history, stop_reason, compile_s, waveform)
-
-
-class Problem(NamedTuple):
-  """One synthesis as an optimisation problem: minimise `fun(x, *args)` from `x0`.
+@jax.tree_util.register_static
+@dataclasses.dataclass(frozen=True)
+class Spec:
+  """Everything that fixes a synthesis' program (all but its arrays): frozen, hashable,
+  a static argument under `jit`. `jaxstyle.config.spec` builds it from a config.
 
   Attributes:
-    fun: the objective (`objective.function`), shared by every problem of one
-      network, layers, task and form.
-    x0: the initial spectrogram `[time, freq]` or waveform `[samples]`.
-    variables: the frozen network's variables (shared by the jobs of a batch).
-    targets: the style's `objective.Targets`.
-    content_features: `{layer: [1, *spatial, channels]}` of the content, or `{}`.
-    weights: the loss weights (`objective.weights`).
-    form: the objective's `objective.Form`.
+    objective: the terms and what is optimised (`objective.Objective`; it holds the
+      representation and `loop`).
+    net: the frozen network (`nets.Net`).
+    lbfgs: the solver's settings (`optimize.LBFGS`).
+    phase: the phase reconstruction (`phase.GriffinLim`).
+    n_samples: the output's samples (a loop's: a whole ring, `output_length`).
+    init: where style transfer starts: `content` or `noise` (textures: noise).
+    noise_init: `uniform` (the papers') or `spectrum` (noise shaped to the style's
+      long-term spectrum; stft only).
   """
 
-  fun: Callable[..., Any]
-  x0: jnp.ndarray
-  variables: dict
-  targets: objective.Targets
-  content_features: dict
-  weights: dict
-  form: objective.Form
+  objective: objective_lib.Objective
+  net: nets.Net
+  lbfgs: optimize.LBFGS
+  phase: phase_lib.GriffinLim
+  n_samples: int
+  init: str = "content"
+  noise_init: str = "uniform"
+
+  def __post_init__(self):
+    o, kind = self.objective, self.representation.kind
+    if self.init not in INITS:
+      raise InputError(f"config.init must be one of {INITS}, got {self.init!r}")
+    if self.noise_init not in NOISE_INITS:
+      raise InputError(f"config.noise_init must be one of {NOISE_INITS}, got "
+                       f"{self.noise_init!r}")
+    if self.noise_init == "spectrum" and kind != "stft":
+      raise InputError(f"config.noise_init=spectrum needs spectrogram=stft, got {kind!r}")
+    for key in ("style_layers", "content_layers"):
+      for layer in getattr(o, key):
+        if nets.tap_depth(layer) > self.net.stacks:
+          raise InputError(f"config.{key}: layer {layer!r} needs {nets.tap_depth(layer)} "
+                           f"stacks, but net.stacks is {self.net.stacks}")
+    if o.loop and (kind == "cqt" or self.net.orientation == "time"):
+      raise InputError("config.loop needs a time axis to wrap: spectrogram=stft or cqt_map and "
+                       f"net.orientation=freq or 2d, got {kind!r} and {self.net.orientation!r}")
+    if "autocorrelation" in o.extra and self.net.orientation == "time":
+      raise InputError("config.autocorrelation_weight: the time orientation has no time axis "
+                       "in its features (frames are channels)")
+    r = self.representation
+    if self.n_samples < (r.n_fft // 2 if o.loop else 1):
+      raise InputError(f"an output of {self.n_samples} samples is too short")
+    if o.loop and output_length(self.n_samples, hop_length=r.hop_length, n_fft=r.n_fft,
+                                stacks=self.net.stacks, loop=True) != self.n_samples:
+      raise InputError(f"a loop of {self.n_samples} samples is not a whole number of "
+                       f"hop_length * 2**net.stacks (see output_length)")
 
   @property
-  def args(self) -> tuple[Any, ...]:
-    """The objective's arguments after `x`."""
-    return self.variables, self.targets, self.content_features, self.weights
+  def representation(self) -> representation_lib.Representation:
+    return self.objective.representation
+
+  @property
+  def loop(self) -> bool:
+    return self.objective.loop
+
+  @property
+  def n_frames(self) -> int:
+    """The output spectrogram's frames."""
+    return self.representation.n_frames(self.n_samples, circular=self.loop)
+
+  def module(self) -> nets.StackedConv:
+    """The network the output goes through (circular for a loop)."""
+    return self.net.module(circular=self.loop)
+
+
+def output_length(n_samples: int, *, hop_length: int, n_fft: int, stacks: int,
+                  loop: bool) -> int:
+  """The samples of an output of about `n_samples`: as asked, or for a `loop` rounded up
+  to a whole number of `hop_length * 2**stacks` samples, a ring that its STFT hops and
+  every pooling layer's pairs divide evenly (at least `n_fft // 2`)."""
+  if not loop:
+    return n_samples
+  unit = 2**stacks
+  n_frames = unit * max(-(-n_samples // (hop_length * unit)), 1)
+  while n_frames * hop_length < n_fft // 2:
+    n_frames += unit
+  return n_frames * hop_length
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Hold:
+  """The start of an output held fixed, so that it continues a waveform (`jaxstyle.blocks`).
+
+  The variable is then `continue_frames(delta, prefix, base, ramp_frames)`, optimised
+  from `delta = 0`, and Griffin-Lim keeps `known`'s phases.
+
+  Attributes:
+    prefix: `[held, freq]` the objective's variable for the held frames.
+    base: `[free, freq]` the start of the free frames.
+    known: `[held, freq]` complex STFT of the held frames.
+    ramp_frames: a change to the free frames fades in over this many frames (static).
+  """
+
+  prefix: jnp.ndarray
+  base: jnp.ndarray
+  known: jnp.ndarray
+  ramp_frames: int = dataclasses.field(metadata=dict(static=True), default=0)
 
 
 def continue_frames(delta: jnp.ndarray, prefix: jnp.ndarray, base: jnp.ndarray,
@@ -94,18 +164,12 @@ def continue_frames(delta: jnp.ndarray, prefix: jnp.ndarray, base: jnp.ndarray,
 def continued(fun: Callable[..., Any], ramp_frames: int) -> Callable[..., Any]:
   """`g(delta, prefix, base, *args) = fun(continue_frames(delta, prefix, base,
   ramp_frames), *args)`: `fun` with the first frames held, optimised from `delta = 0`.
-  Cached, as `objective.function`, so the blocks of one output share one compiled solver."""
+  Cached, as `objective.function`, so the blocks of one output share one program."""
 
   def g(delta, prefix, base, *args):
     return fun(continue_frames(delta, prefix, base, ramp_frames), *args)
 
   return g
-
-
-def style_rms(c: ml_collections.ConfigDict, style: Sequence[np.ndarray]) -> jnp.ndarray:
-  """`[freq]` the RMS STFT magnitude of each bin over the style spectrograms."""
-  return jnp.sqrt(jnp.mean(jnp.concatenate(
-      [spectral.decompress(jnp.asarray(s), log_max=c.log_max) ** 2 for s in style]), axis=0))
 
 
 def shaped_noise(magnitude: jnp.ndarray, key: jax.Array, *, n_samples: int, n_fft: int,
@@ -124,126 +188,221 @@ def shaped_noise(magnitude: jnp.ndarray, key: jax.Array, *, n_samples: int, n_ff
   return istft(spec * magnitude / jnp.maximum(rms, 1e-12))
 
 
-def output_length(c: ml_collections.ConfigDict, n_samples: int) -> tuple[int, int]:
-  """`(frames, samples)` of an output of about `n_samples` samples under config `c`.
+def random_variables(spec: Spec) -> dict:
+  """The random network variables of `spec` (seed `spec.net.seed`)."""
+  return nets.random_variables(spec.net, spec.n_frames, spec.representation.n_bins)
 
-  As asked, with `spectral.num_frames` frames; a `loop` is rounded up to a whole number
-  of `hop_length * 2**net.stacks` samples, a ring that its STFT hops and every pooling
-  layer's pairs divide evenly.
+
+def targets(spec: Spec, style: Sequence[jnp.ndarray], variables: dict | None = None
+            ) -> objective_lib.Targets:
+  """The `Targets` of style spectrograms `[time_i, freq]` (several clips of any lengths
+  form one multi-texture target, their features concatenated along time); pure.
+
+  `variables`: the network's (default: random, `random_variables`). The style clips
+  are not loops: their features see zero-padded ends.
   """
-  if not c.loop:
-    return spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft), n_samples
-  unit = 2**c.net.stacks
-  n_frames = unit * max(-(-n_samples // (c.hop_length * unit)), 1)
-  while n_frames * c.hop_length < c.n_fft // 2:
-    n_frames += unit
-  return n_frames, n_frames * c.hop_length
-
-
-def problem(
-    c: ml_collections.ConfigDict,
-    *,
-    style: Sequence[np.ndarray],
-    content: np.ndarray | None = None,
-    n_frames: int | None = None,
-    n_samples: int | None = None,
-    seed: int = 0,
-    variables: dict | None = None,
-) -> Problem:
-  """The objective, start and targets of `synthesize` (same arguments), not yet solved."""
-  n_freq = style[0].shape[-1]
-  if content is not None:
-    n_frames = content.shape[0]
-  n_frames = n_frames or max(s.shape[0] for s in style)
-  if c.net.orientation == "time":
-    lengths = {s.shape[0] for s in style} | {n_frames}
+  if spec.net.orientation == "time":
+    lengths = {s.shape[0] for s in style} | {spec.n_frames}
     if len(lengths) > 1:
       raise InputError(
           "the 'time' orientation uses time frames as channels, so the output and every "
           f"style (and content) clip must have the same number of frames; got {sorted(lengths)} "
           "(set the duration to the style's, or use net.orientation=freq or 2d)")
-  if c.loop and content is not None:
+  o = spec.objective
+  variables = nets.prepare(spec.net, random_variables(spec) if variables is None else variables,
+                           max(map(nets.tap_depth, o.style_layers)))
+  return objective_lib.targets(o, spec.net.module(), variables, style)
+
+
+def analyze(spec: Spec, clips: Sequence[jnp.ndarray], variables: dict | None = None
+            ) -> objective_lib.Targets:
+  """The `Targets` of style waveforms `[samples_i]` (at `spec`'s sample rate): their
+  spectrograms (`representation.analyze_jax`), then `targets`; pure (not for `cqt`,
+  librosa's: analyse it with `representation.analyze` and call `targets`)."""
+  return targets(spec, [representation_lib.analyze_jax(jnp.asarray(y), spec.representation)
+                        for y in clips], variables)
+
+
+class Problem(NamedTuple):
+  """A synthesis as an optimisation problem: minimise `fun(x, *args)` with `solver`."""
+
+  fun: Callable[..., Any]
+  args: tuple
+  solver: optimize.Solver
+
+
+def problem(spec: Spec, targets_: objective_lib.Targets, content: jnp.ndarray | None = None,
+            variables: dict | None = None, weights: dict | None = None,
+            hold: Hold | None = None) -> Problem:
+  """The objective, its arguments after `x` and its solver, as `generate` (same
+  arguments) builds them; `begin` and `advance` each build it (in one program XLA
+  computes it once)."""
+  o = spec.objective
+  net = spec.module()
+  if content is not None and o.loop:
     raise InputError("config.loop makes a seamless texture loop; style transfer follows its "
                      "content from start to end, which is not a loop")
-  f = objective.form(c)
-  net = nets.from_config(c)
-  if variables is None and c.params:
-    raise ValueError(f"config.params names a checkpoint ({c.params}): load it with "
-                     "jaxstyle.checkpoint.variables and pass the variables")
-  if variables is None:
-    variables = nets.random_variables(c, n_frames, n_freq)
-  s_layers, c_layers = objective.style_layers(c), objective.content_layers(c)
-  if content is None:
-    c_layers = ()
-  variables = nets.prepare(c, variables, max(map(nets.tap_depth, s_layers + c_layers)))
-  # The style clips are not loops: their features see zero-padded ends.
-  targets = objective.targets(c, net.clone(circular=False), variables, style, s_layers, f)
-  content_feats = {} if content is None else objective.features(
-      net, variables, jnp.asarray(content), c_layers)
-  n_samples = n_samples or c.hop_length * (n_frames if c.loop else n_frames - 1)
-  if spectral.num_frames(n_samples, hop_length=c.hop_length, n_fft=c.n_fft,
-                         circular=c.loop) != n_frames:
-    raise ValueError(f"{n_samples} samples do not make {n_frames} frames")
-  if c.loop and output_length(c, n_samples) != (n_frames, n_samples):
-    raise ValueError(f"a loop of {n_samples} samples is not a whole number of "
-                     f"hop_length * 2**net.stacks (see output_length)")
-  key = jax.random.key(seed)
-  if content is not None and c.init == "content":
-    if f.domain == "waveform":
+  if content is not None and content.shape[0] != spec.n_frames:
+    raise InputError(f"the content has {content.shape[0]} frames, the output {spec.n_frames}")
+  layers = o.style_layers + (o.content_layers if content is not None else ())
+  variables = nets.prepare(spec.net, random_variables(spec) if variables is None else variables,
+                           max(map(nets.tap_depth, layers)))
+  features = {} if content is None else objective_lib.features(net, variables, content,
+                                                               o.content_layers)
+  fun = objective_lib.function(net, o, content=content is not None)
+  args = (variables, targets_, features, objective_lib.weights(o) if weights is None else weights)
+  if hold is not None:
+    fun = continued(fun, hold.ramp_frames)
+    args = (hold.prefix, hold.base, *args)
+  solver = optimize.lbfgs(fun, solver=spec.lbfgs.solver, history_size=spec.lbfgs.history_size)
+  return Problem(fun, args, solver)
+
+
+def start_point(spec: Spec, targets_: objective_lib.Targets, key: jax.Array,
+                content: jnp.ndarray | None = None) -> jnp.ndarray:
+  """The variable L-BFGS starts from: the content (style transfer, `init=content`), noise
+  shaped to the style's spectrum, or uniform noise; `[time, freq]`, or `[samples]` in
+  the waveform domain."""
+  o, r = spec.objective, spec.representation
+  if content is not None and spec.init == "content":
+    if o.domain == "waveform":
       raise InputError("config.domain=waveform starts style transfer from noise: set "
                        "init=noise (the content shapes it through content_weight)")
     x0 = jnp.asarray(content, jnp.float32)
-  elif c.noise_init == "spectrum":
-    x0 = shaped_noise(style_rms(c, style), key, n_samples=n_samples, n_fft=c.n_fft,
-                      hop_length=c.hop_length, circular=c.loop)
-    if f.domain == "spectrogram":
-      x0 = spectral.spectrogram(x0, n_fft=c.n_fft, hop_length=c.hop_length, log_max=c.log_max,
-                                circular=c.loop)
-  elif f.domain == "waveform":
-    x0 = WAVEFORM_NOISE_STD * jax.random.normal(key, (n_samples,))
+  elif spec.noise_init == "spectrum":
+    x0 = shaped_noise(targets_.rms, key, n_samples=spec.n_samples, n_fft=r.n_fft,
+                      hop_length=r.hop_length, circular=o.loop)
+    if o.domain == "spectrogram":
+      x0 = spectral.spectrogram(x0, n_fft=r.n_fft, hop_length=r.hop_length, log_max=r.log_max,
+                                circular=o.loop)
+  elif o.domain == "waveform":
+    x0 = WAVEFORM_NOISE_STD * jax.random.normal(key, (spec.n_samples,))
   else:
-    x0 = NOISE_INIT_SCALE * jax.random.uniform(key, (n_frames, n_freq))
-  if f.domain == "spectrogram":
-    x0 = objective.to_variable(x0, f, targets.floor)
-  return Problem(objective.function(net, s_layers, c_layers, f), x0, variables, targets,
-                 content_feats, objective.weights(c), f)
+    x0 = NOISE_INIT_SCALE * jax.random.uniform(key, (spec.n_frames, targets_.rms.shape[-1]))
+  if o.domain == "spectrogram":
+    x0 = objective_lib.to_variable(x0, o, targets_.floor)
+  return x0
 
 
-def synthesize(
-    c: ml_collections.ConfigDict,
-    *,
-    style: Sequence[np.ndarray],
-    content: np.ndarray | None = None,
-    n_frames: int | None = None,
-    n_samples: int | None = None,
-    seed: int = 0,
-    variables: dict | None = None,
-) -> Result:
-  """Texture synthesis (no content) or style transfer.
+class Generated(NamedTuple):
+  """What `generate` returns (under `vmap`, each field has the job axis in front).
+
+  Attributes:
+    audio: `[n_samples]` the output; None for `spectrogram=cqt`, whose phase librosa
+      reconstructs on the host (`representation.resynthesize`).
+    spectrogram: `[frames, bins]` the best iterate's, network scale.
+    convergence: the spectral convergence of the phase reconstruction (None for cqt).
+    history: `{"total": [iterations + 1], term: ...}`, NaN after `iteration`.
+    iteration: the L-BFGS iterations done.
+    stop, stop_at, best_iteration: as in `optimize.State`.
+  """
+
+  audio: jnp.ndarray | None
+  spectrogram: jnp.ndarray
+  convergence: jnp.ndarray | None
+  history: dict
+  iteration: jnp.ndarray
+  stop: jnp.ndarray
+  stop_at: jnp.ndarray
+  best_iteration: jnp.ndarray
+
+
+def begin(spec: Spec, targets_: objective_lib.Targets, key: jax.Array, *,
+          content: jnp.ndarray | None = None, variables: dict | None = None,
+          weights: dict | None = None, hold: Hold | None = None) -> optimize.State:
+  """The L-BFGS state at the start (`generate`'s first part); pure."""
+  p = problem(spec, targets_, content, variables, weights, hold)
+  x0 = jnp.zeros_like(hold.base) if hold is not None else start_point(spec, targets_, key, content)
+  return optimize.start(p.solver, x0, p.args, spec.lbfgs)
+
+
+def advance(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, *,
+            until, content: jnp.ndarray | None = None, variables: dict | None = None,
+            weights: dict | None = None, hold: Hold | None = None) -> optimize.State:
+  """`state` after L-BFGS iterations up to iteration `until` (may be traced) or a stop
+  (`generate`'s middle part, `optimize.iterate`); pure."""
+  p = problem(spec, targets_, content, variables, weights, hold)
+  return optimize.iterate(p.solver, state, p.args, spec.lbfgs, until)
+
+
+def finish(spec: Spec, state: optimize.State, key: jax.Array, *,
+           hold: Hold | None = None) -> Generated:
+  """The best iterate of `state` as a spectrogram and its audio (`generate`'s last
+  part); pure."""
+  o, r = spec.objective, spec.representation
+  x = state.best_x
+  if hold is not None:
+    x = continue_frames(x, hold.prefix, hold.base, hold.ramp_frames)
+  spectrogram = objective_lib.to_spectrogram(x, o)
+  if o.domain == "waveform":
+    audio = x
+    convergence = representation_lib.convergence(
+        representation_lib.stft_magnitude(spectrogram, r), audio, r, circular=o.loop)
+  elif r.kind == "cqt":
+    audio = convergence = None
+  else:
+    audio, convergence = representation_lib.inverse_jax(
+        spectrogram, r, spec.phase, key, length=spec.n_samples, circular=o.loop,
+        known=None if hold is None else hold.known)
+  return Generated(audio, spectrogram, convergence, state.history, state.iteration, state.stop,
+                   state.stop_at, state.best_iteration)
+
+
+def generate(spec: Spec, targets_: objective_lib.Targets, key: jax.Array, *,
+             content: jnp.ndarray | None = None, variables: dict | None = None,
+             weights: dict | None = None, hold: Hold | None = None) -> Generated:
+  """A texture (no `content`) or style transfer, from start to audio; pure.
 
   Args:
-    c: a checked config (`jaxstyle.config.check`).
-    style: style spectrograms `[time_i, freq]` (network scale); several clips of any
-      lengths form one multi-texture target (features concatenated along time).
-    content: content spectrogram `[time, freq]` for style transfer; the output has
-      its shape.
-    n_frames: output frames for texture synthesis (default: the longest style).
-      Any value for the `freq` and `2d` orientations; for `time`, where frames are
-      channels, it must equal the style's frame count.
-    n_samples: output samples of the waveform domain (default `hop_length *
-      (n_frames - 1)`, a loop's `hop_length * n_frames`); it must make `n_frames`
-      frames (see `output_length`).
-    seed: seed of the noise init.
-    variables: frozen network variables (`jaxstyle.checkpoint.variables`); needed
-      when `c.params` names a checkpoint, else by default random from `c.net.seed`.
+    spec: what to make (`jaxstyle.config.spec`); static.
+    targets_: the style's `objective.Targets` (`targets`).
+    key: the PRNG key of the noise start and of Griffin-Lim's random phases.
+    content: the content spectrogram `[frames, freq]` for style transfer.
+    variables: the frozen network's (a checkpoint's, `jaxstyle.checkpoint`); default:
+      random from `spec.net.seed` (made inside the program).
+    weights: `{term: weight}` arrays overriding `spec.objective`'s (so that runs that
+      differ only in weights share one program).
+    hold: frames held fixed at the start (`Hold`, for outputs that continue audio).
 
   Returns:
-    The best spectrogram (and, in the waveform domain, waveform) found and the loss
-    history.
+    `Generated`: `.audio` `[n_samples]`, the best spectrogram, the loss history.
   """
-  p = problem(c, style=style, content=content, n_frames=n_frames, n_samples=n_samples,
-              seed=seed, variables=variables)
-  solver = optimize.lbfgs(p.fun, solver=c.solver, history_size=c.history_size)
-  res = optimize.minimize(solver, p.x0, *p.args, iterations=c.iterations, log_every=c.log_every,
-                          stall_iterations=c.stall_iterations, stall_tolerance=c.stall_tolerance)
-  return result(p.form, res.x, res.history, res.stop_reason, res.compile_s)
+  kw = dict(content=content, variables=variables, weights=weights, hold=hold)
+  state = begin(spec, targets_, key, **kw)
+  state = advance(spec, state, targets_, until=spec.lbfgs.iterations, **kw)
+  return finish(spec, state, key, hold=hold)
+
+
+@dataclasses.dataclass
+class Result:
+  """One output of a synthesis, on the host.
+
+  Attributes:
+    audio: `[n_samples]` float32.
+    spectrogram: `[frames, bins]` the best iterate's (network scale).
+    convergence: spectral convergence of the phase reconstruction.
+    history: lists of `iteration` (0 = the start), `total` and each term.
+    stop_reason: why it stopped before `spec.lbfgs.iterations`, or None.
+    compile_s: time to compile its program (near 0 from the cache).
+  """
+
+  audio: np.ndarray
+  spectrogram: np.ndarray
+  convergence: float
+  history: dict[str, list[float]]
+  stop_reason: str | None
+  compile_s: float
+
+
+def result(spec: Spec, g: Generated, *, compile_s: float, seed: int) -> Result:
+  """The host `Result` of one job's `Generated` (numpy); a cqt spectrogram gets its
+  phase here (librosa, seed `seed`)."""
+  spectrogram = np.asarray(g.spectrogram)
+  if g.audio is None:
+    audio, convergence = representation_lib.resynthesize(
+        spectrogram, spec.representation, spec.phase, length=spec.n_samples, seed=seed)
+  else:
+    audio, convergence = np.asarray(g.audio, np.float32), float(g.convergence)
+  reason = optimize.stop_reason(int(g.stop), int(g.stop_at), spec.lbfgs, int(g.best_iteration))
+  return Result(audio, spectrogram, convergence, optimize.history(g.history, int(g.iteration)),
+                reason, compile_s)

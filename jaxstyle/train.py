@@ -72,8 +72,8 @@ class Classifier(nn.Module):
 
 
 def classifier(c: ml_collections.ConfigDict, num_classes: int) -> Classifier:
-  """The classifier around the network a config describes (`nets.from_config`)."""
-  net = nets.from_config(c)
+  """The classifier around the network a config describes (`config.net_spec`)."""
+  net = config_lib.net_spec(c).module()
   return Classifier(num_classes, orientation=net.orientation, channels=net.channels,
                     kernel_size=net.kernel_size, pooling=net.pooling)
 

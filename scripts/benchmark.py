@@ -4,6 +4,7 @@
   python scripts/benchmark.py --quick --output=/tmp/b.json    # D, E; under 3 minutes
   python scripts/benchmark.py --torch_python=/tmp/torchenv/bin/python --output=bench.json
   python scripts/benchmark.py --solvers --output=solvers.json  # optax vs jaxopt L-BFGS
+  python scripts/benchmark.py --generation --output=gen.json   # device vs host L-BFGS loop
 
 For each setting (A-E, see jaxstyle/benchmark.py): compile time, seconds per loss +
 gradient evaluation (median after warm-up), the work done as GFLOP/s and as a
@@ -30,12 +31,14 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 from absl import app
 from absl import flags
+import jax
 import numpy as np
 
 from jaxstyle import audio
 from jaxstyle import benchmark
 from jaxstyle import benchmark_synthesis
 from jaxstyle import cli
+from jaxstyle import config
 from jaxstyle import examples
 from jaxstyle import nets
 from jaxstyle import outputs
@@ -65,6 +68,14 @@ flags.DEFINE_bool("solvers", False, "Instead of the speed benchmark: optax vs ja
                   "iteration; jaxstyle/benchmark_synthesis.py solver_cases). About 25 minutes "
                   "on 2 cores.")
 flags.DEFINE_integer("solver_iterations", 50, "Iterations of the papers' cases in --solvers.")
+flags.DEFINE_bool("generation", False, "Instead of the speed benchmark: textures per second of "
+                  "configs/default.py and configs/texture.py (4 s of the built-in example) with "
+                  "the L-BFGS loop on the device against the same program driven from the host "
+                  "one iteration at a time, at each --batches size, in one run "
+                  "(jaxstyle/benchmark_synthesis.py generation).")
+flags.DEFINE_list("batches", ["1", "8", "64"], "Batch sizes of --generation.")
+flags.DEFINE_integer("generation_iterations", 10, "L-BFGS iterations per texture in "
+                     "--generation (the stall stop off).")
 flags.DEFINE_string("child", None, "Internal: time one setting in this process.")
 FLAGS = flags.FLAGS
 
@@ -89,6 +100,17 @@ def main(argv):
                                                       iterations=iterations)
     outputs.json_file(FLAGS.output, out)
     print(benchmark_synthesis.solver_table(out))
+    return
+  if FLAGS.generation:
+    out = {}
+    for name in ("default", "texture"):
+      print(f"{name}: batches {', '.join(FLAGS.batches)}", flush=True)
+      out[name] = benchmark_synthesis.generation(
+          config.load(name), batches=[int(b) for b in FLAGS.batches],
+          iterations=FLAGS.generation_iterations)
+    out["device"] = str(jax.devices()[0])
+    outputs.json_file(FLAGS.output, out)
+    print(benchmark_synthesis.generation_table({k: v for k, v in out.items() if k != "device"}))
     return
   if FLAGS.child == "sweep":
     sizes = dict(jobs=4, iterations=5, duration_s=1.0) if FLAGS.quick else {}

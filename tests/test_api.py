@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import jaxstyle
+from jaxstyle import batch
 from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import metrics
@@ -28,8 +29,10 @@ def test_a_texture_longer_than_a_block_is_made_in_blocks(tiny, texture_clip):
   tiny.block_s, tiny.iterations = 2.5, 5
   y = jaxstyle.texture(texture_clip, tiny, duration_s=3.0, seed=2)
   spec = jaxstyle.spectrogram(texture_clip, tiny)
-  parts = list(blocks.synthesize(tiny, style=[spec], n_samples=3 * SR, seed=2))
-  assert len(parts) == blocks.plan(tiny, 3 * SR).n_blocks > 1
+  p, block = config.in_blocks(tiny, 3 * SR)
+  parts = list(blocks.synthesize(block, batch.targets(block, [spec]), p, n_samples=3 * SR,
+                                 seed=2))
+  assert len(parts) == p.n_blocks > 1
   np.testing.assert_array_equal(y, np.concatenate([b.audio for b in parts]))
   tiny.domain = "waveform"
   with pytest.raises(jaxstyle.InputError, match="made in blocks, which need"):

@@ -23,8 +23,8 @@ def test_forward_work_matches_xla_cost_analysis(setting):
   c.net.orientation, c.net.channels = setting.orientation, setting.channels
   c.net.kernel_size, c.net.stacks = setting.kernel_size, 2
   n_frames, n_freq = 40, 33
-  net = nets.from_config(c)
-  v = nets.random_variables(c, n_frames, n_freq)
+  net = config.net_spec(c).module()
+  v = nets.random_variables(config.net_spec(c), n_frames, n_freq)
   x = nets.net_input(np.ones((1, n_frames, n_freq), np.float32), setting.orientation)
 
   targets = {k: losses.style_target(f) for k, f in net.apply(v, x, until="relu2").items()}

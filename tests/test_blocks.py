@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from jaxstyle import api
+from jaxstyle import batch
 from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import examples
@@ -62,7 +64,7 @@ def _long_config(tiny):
 def test_the_plan_covers_the_output(tiny, seconds):
   c = _long_config(tiny)
   n = int(seconds * RATE)
-  p = blocks.plan(c, n)
+  p = blocks.plan(config.representation_spec(c), c.block_s, n)
   assert p.join + (p.n_blocks - 1) * p.step < n <= p.join + p.n_blocks * p.step or (
       p.n_blocks == 1 and n <= p.join + p.step)
   # The held frames are all those that end before the fade.
@@ -83,8 +85,8 @@ def _cut_together(c, style, n, p, seed):
   frames = spectral.num_frames(length, hop_length=c.hop_length, n_fft=c.n_fft)
   out = []
   for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-    res = synthesis.synthesize(c, style=style, n_frames=frames, n_samples=length, seed=seed + k)
-    out.append(representation.render(res, c, length=length, seed=seed + k)[0][:b - a])
+    res = api.synthesize(c, style=style, n_frames=frames, n_samples=length, seed=seed + k)
+    out.append(res.audio[:b - a])
   return np.concatenate(out)
 
 
@@ -94,10 +96,10 @@ def test_blocks_join_without_the_seams_of_independent_blocks():
   c = config.texture()
   c.net.channels, c.iterations, c.phase_iterations, c.block_s = 32, 20, 20, 2.5
   clip = examples.tones(duration_s=2.0, seed=6)
-  style = [representation.analyze(clip, c)]
+  style = [representation.analyze(clip, config.representation_spec(c))]
   n = int(4.7 * RATE)
-  p = blocks.plan(c, n)
-  parts = list(blocks.synthesize(c, style=style, n_samples=n, seed=1))
+  p, spec = config.in_blocks(c, n)
+  parts = list(blocks.synthesize(spec, batch.targets(spec, style), p, n_samples=n, seed=1))
   assert [b.index for b in parts] == list(range(p.n_blocks)) and p.n_blocks >= 4
   y = np.concatenate([b.audio for b in parts])
   assert y.size == n and np.all(np.isfinite(y))
@@ -118,7 +120,7 @@ def test_blocks_join_without_the_seams_of_independent_blocks():
 def test_listener_measures_every_join_and_keeps_the_ends(tiny):
   c = _long_config(tiny)
   n = 8 * RATE
-  p = blocks.plan(c, n)
+  p = blocks.plan(config.representation_spec(c), c.block_s, n)
   y = np.random.default_rng(7).standard_normal(n).astype(np.float32)
   stepped = blocks.joins(p)[1][0]
   y[stepped:] *= 0.3  # a level step at the second join's start

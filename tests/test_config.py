@@ -10,7 +10,6 @@ import pytest
 
 from jaxstyle import InputError
 from jaxstyle import config
-from jaxstyle import objective
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Synthesis configs; sweep configs (configs/sweep_*.py) are checked in test_sweep.py.
@@ -29,7 +28,7 @@ def _load(path):
 def test_config_files_pass_the_checks(path):
   c = _load(path)
   config.check(c)
-  assert objective.style_layers(c)
+  assert config.objective_spec(c).style_layers
 
 
 def test_paper_settings():
@@ -38,8 +37,9 @@ def test_paper_settings():
       "freq", 4096, 11, 3)
   assert (c.n_fft, c.hop_length, c.sample_rate, c.iterations) == (1024, 256, 22050, 500)
   m = _load(os.path.join(ROOT, "configs", "milacic2020.py"))
-  assert m.hop_length == 128 and objective.content_layers(m) == ("relu3",)
-  assert objective.style_layers(m) == ("relu1", "relu2") and m.style_weight == 1e8
+  o = config.objective_spec(m)
+  assert m.hop_length == 128 and o.content_layers == ("relu3",)
+  assert o.style_layers == ("relu1", "relu2") and m.style_weight == 1e8
 
 
 @pytest.mark.parametrize("key, value, message", [

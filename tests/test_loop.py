@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from jaxstyle import InputError
+from jaxstyle import api
+from jaxstyle import batch
 from jaxstyle import config
 from jaxstyle import examples
 from jaxstyle import losses
@@ -127,19 +129,28 @@ def _loop_config(loop=True):
 
 def test_output_length_rounds_a_loop_to_whole_pools():
   c = _loop_config()
-  assert synthesis.output_length(c, 2000) == (16, 2048)  # 128 * 2**2 = 512 samples a unit
-  assert synthesis.output_length(c, 2048) == (16, 2048)
-  assert synthesis.output_length(c, 10) == (4, 512)
+  assert config.output_samples(c, 2000) == 2048  # 128 * 2**2 = 512 samples a unit
+  assert config.output_samples(c, 2048) == 2048
+  assert config.output_samples(c, 10) == 512
+  assert config.spec(c, n_samples=2048).n_frames == 16
+  with pytest.raises(InputError, match="not a whole number"):
+    config.spec(c, n_samples=2000)
   c.loop = False
-  assert synthesis.output_length(c, 2000) == (1 + 2000 // 128, 2000)
+  assert config.output_samples(c, 2000) == 2000
+  assert config.spec(c, n_samples=2000).n_frames == 1 + 2000 // 128
 
 
 def test_a_loop_objective_does_not_see_where_the_ring_is_cut():
-  style = [representation.analyze(examples.birds_and_rain(duration_s=1.5, seed=5), _loop_config())]
+  style = [representation.analyze(examples.birds_and_rain(duration_s=1.5, seed=5),
+                                  config.representation_spec(_loop_config()))]
   for loop in (True, False):
     c = _loop_config(loop)
-    p = synthesis.problem(c, style=style, n_frames=64)
-    total = [float(p.fun(x, *p.args)[0]) for x in (p.x0, jnp.roll(p.x0, 4, axis=0))]
+    spec = config.spec(c, n_samples=128 * (64 if loop else 63))
+    targets = batch.targets(spec, style)
+    p = synthesis.problem(spec, targets)
+    x0 = synthesis.start_point(spec, targets, jax.random.key(0))
+    assert x0.shape[0] == 64
+    total = [float(p.fun(x, *p.args)[0]) for x in (x0, jnp.roll(x0, 4, axis=0))]
     # A shift by whole pool pairs (4 frames) moves the ring, not its statistics.
     shifted = total[1] / total[0] - 1
     assert (abs(shifted) < 1e-4) if loop else (abs(shifted) > 1e-3), loop
@@ -150,10 +161,11 @@ def test_a_loop_texture_has_no_seam_where_its_twin_has_one():
   seams = {}
   for loop in (True, False):
     c = _loop_config(loop)
-    n_frames, n_samples = synthesis.output_length(c, 2 * RATE)
-    res = synthesis.synthesize(c, style=[representation.analyze(style, c)], n_frames=n_frames,
-                               n_samples=n_samples, seed=1)
-    y, convergence = representation.render(res, c, length=n_samples, seed=1)
+    n_samples = config.output_samples(c, 2 * RATE)
+    r = config.representation_spec(c)
+    res = api.synthesize(c, style=[representation.analyze(style, r)],
+                         n_frames=r.n_frames(n_samples, circular=loop), n_samples=n_samples, seed=1)
+    y, convergence = res.audio, res.convergence
     assert res.history["total"][-1] < 0.5 * res.history["total"][0] and convergence < 1
     seams[loop] = metrics.seam(y, sample_rate=RATE)
   assert seams[True]["flux"] <= 1 and seams[True]["level"] <= 1, seams
@@ -172,6 +184,6 @@ def test_a_loop_needs_a_time_axis(key, value):
 
 def test_style_transfer_is_not_a_loop():
   c = _loop_config()
-  spec = representation.analyze(examples.tones(duration_s=1.0), c)
+  spec = representation.analyze(examples.tones(duration_s=1.0), config.representation_spec(c))
   with pytest.raises(InputError, match="not a loop"):
-    synthesis.problem(c, style=[spec], content=spec)
+    api.synthesize(c, style=[spec], content=spec[:64], n_samples=128 * 64)

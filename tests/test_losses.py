@@ -64,16 +64,18 @@ def test_bound_gradient_is_zero_inside_and_finite():
 def test_objective_gradient_matches_finite_differences():
   c = config.base()
   c.net.channels, c.net.kernel_size, c.content_layers = 6, 3, "relu2"
-  net = nets.from_config(c)
+  c.style_weight, c.bound_weight = 1e3, 1e-1
+  net = config.net_spec(c).module()
   style, content = (0.5 * RNG.random((16, 12)) for _ in range(2))
   x = jnp.asarray(RNG.uniform(-0.1, 1.1, (16, 12)))  # also exercises the bound term
-  variables = nets.random_variables(c, 16, 12)
+  variables = nets.random_variables(config.net_spec(c), 16, 12)
   grams = objective.Targets(gram={k: losses.style_target(v) for k, v in objective.features(
-      net, variables, style, ("relu1", "relu2")).items()}, floor=jnp.float32(1e-5))
+      net, variables, style, ("relu1", "relu2")).items()}, floor=jnp.float32(1e-5),
+      rms=jnp.ones(12))
   feats = objective.features(net, variables, content, ("relu2",))
-  fun = objective.function(net, ("relu1", "relu2"), ("relu2",))
-  c.style_weight, c.bound_weight = 1e3, 1e-1
-  total = lambda x: fun(x, variables, grams, feats, objective.weights(c))[0]
+  o = config.objective_spec(c)
+  fun = objective.function(net, o, content=True)
+  total = lambda x: fun(x, variables, grams, feats, objective.weights(o))[0]
   jtu.check_grads(total, (x,), order=1, modes=["rev"], atol=2e-2, rtol=2e-2, eps=1e-3)
 
 

@@ -91,3 +91,22 @@ def test_synthesis_reaches_no_module_that_touches_files():
       seen.add(m)
       todo.append(m)
   assert not seen & {"audio", "outputs", "checkpoint", "train", "plots"}, sorted(seen)
+
+
+def test_the_core_takes_no_config():
+  """The modules above `config` in BUILD.md's layout are the core: none imports
+  ml_collections, so none can read a ConfigDict; `config` turns one into their specs."""
+  with open(os.path.join(ROOT, "BUILD.md")) as f:
+    layout = f.read().split("## Project layout", 1)[1]
+  order = re.findall(r"^  (\w+)\.py ", layout, flags=re.M)
+  core = order[:order.index("config")]
+  assert {"spectral", "nets", "losses", "objective", "optimize", "synthesis", "phase",
+          "representation", "batch", "blocks"} <= set(core)
+  for m in core:
+    with open(os.path.join(ROOT, "jaxstyle", f"{m}.py")) as f:
+      tree = ast.parse(f.read())
+    imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for a in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom)}
+    assert "ml_collections" not in imported, m

@@ -36,10 +36,11 @@ def test_resynthesize_undoes_the_representation(kind):
   c = config.base()
   c.spectrogram, c.hop_length, c.phase_iterations = kind, 128, 30
   y = examples.tones(duration_s=3.0, seed=4)  # librosa's CQT wants >= 3 s at these settings
-  spec = representation.analyze(y, c)
+  r = config.representation_spec(c)
+  spec = representation.analyze(y, r)
   bins = {"stft": c.n_fft // 2 + 1, "cqt_map": c.cqt_bins, "cqt": c.cqt_bins}[kind]
-  assert spec.shape == (1 + y.size // c.hop_length, bins)
-  audio, sc = representation.resynthesize(spec, c, length=y.size, seed=0)
+  assert spec.shape == (1 + y.size // c.hop_length, bins) and r.n_bins == bins
+  audio, sc = representation.resynthesize(spec, r, config.phase_spec(c), length=y.size, seed=0)
   assert audio.shape == y.shape and sc < 0.3
   # Same loudness as the original (the magnitudes were restored, not left log-scaled).
   np.testing.assert_allclose(np.sqrt(np.mean(np.square(audio))), np.sqrt(np.mean(y**2)),

@@ -26,7 +26,7 @@ def test_importing_jaxstyle_leaves_the_matplotlib_backend_alone():
 def test_bin_frequencies_match_librosa(spectrogram):
   c = config.base()
   c.spectrogram = spectrogram
-  got = representation.bin_frequencies_hz(c)
+  got = representation.bin_frequencies_hz(config.representation_spec(c))
   if spectrogram == "stft":
     want = librosa.fft_frequencies(sr=c.sample_rate, n_fft=c.n_fft)
   else:
@@ -39,8 +39,9 @@ def test_log_frequency_axis_ticks_sit_on_the_bins_they_name():
   c = config.base()
   c.spectrogram = "cqt"
   ax = figure.Figure().subplots()
-  plots.draw_spectrogram(ax, np.zeros((10, c.cqt_bins)), c, "cqt")
-  centres = representation.bin_frequencies_hz(c)
+  r = config.representation_spec(c)
+  plots.draw_spectrogram(ax, np.zeros((10, c.cqt_bins)), r, "cqt")
+  centres = representation.bin_frequencies_hz(r)
   labels = [float(t.get_text()) for t in ax.get_yticklabels()]
   assert ax.get_ylabel() == "Hz" and labels[0] >= centres[0] and labels[-1] <= centres[-1]
   assert np.allclose(np.diff(np.log2(labels)), 1)  # one tick per octave

@@ -30,15 +30,20 @@ def _commands() -> list[list[str]]:
 
 def test_readme_python_blocks_run():
   blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-  assert len(blocks) == 2
-  api, core = {}, {}
+  assert len(blocks) == 3
+  api, jax_, core = {}, {}, {}
   exec(compile(blocks[0], "README.md", "exec"), api)
-  exec(compile(blocks[1], "README.md", "exec"), core)
+  exec(compile(blocks[1], "README.md", "exec"), jax_)
+  exec(compile(blocks[2], "README.md", "exec"), jax_ | core)
   c = api["c"]
   assert api["texture"].shape == (8 * c.sample_rate,) and np.all(np.isfinite(api["texture"]))
   assert api["speech_in_birds"].shape == (2 * api["s"].sample_rate,)
   assert np.std(api["texture"]) > 0 and np.std(api["speech_in_birds"]) > 0
-  assert core["audio"].ndim == 1 and core["audio"].size > 0 and 0 <= core["convergence"] < 1
+  # In the user's jit and vmap: textures that differ, each lowering its loss.
+  four, each = jax_["four"], jax_["one_each"]
+  assert not np.allclose(four.audio[0], four.audio[1]) and np.all(np.isfinite(four.audio))
+  assert each.audio.shape == four.audio.shape
+  assert np.all(each.history["total"][:, -1] < each.history["total"][:, 0])
 
 
 # Each command in turn, in one process: its script's console entry point with `app.run`

@@ -71,7 +71,7 @@ def test_texture_script_long_output_in_blocks(tmp_path):
   assert p.returncode == 0, p.stderr
   c = jaxstyle.load_config("default")
   c.n_fft, c.hop_length, c.block_s = 256, 64, 2.5
-  plan = blocks.plan(c, 5 * 22050)
+  plan = blocks.plan(jaxstyle.config.representation_spec(c), c.block_s, 5 * 22050)
   assert plan.n_blocks == 4 and "block 4/4 done" in p.stderr
   record = _check_outputs(out, "a", 5.0)  # no temporary file left beside them
   assert len(record["blocks"]) == 4 and record["peak_memory_mib"] > 0

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from jaxstyle import InputError
+from jaxstyle import api
 from jaxstyle import audio
+from jaxstyle import config
 from jaxstyle import examples
 from jaxstyle import grid
 from jaxstyle import representation
 from jaxstyle import spectral
-from jaxstyle import synthesis
 from tests.test_scripts import ROOT
 from tests.test_scripts import _wav
 
@@ -87,8 +88,9 @@ def test_sweep_on_four_devices_equals_the_points_run_alone(swept):
     y = audio.load(p.style, sample_rate=p.config.sample_rate)
     n_frames = spectral.num_frames(int(round(p.duration_s * p.config.sample_rate)),
                                    hop_length=p.config.hop_length, n_fft=p.config.n_fft)
-    alone = synthesis.synthesize(p.config, style=[representation.analyze(y, p.config)],
-                                 n_frames=n_frames, seed=p.seed)
+    r = config.representation_spec(p.config)
+    alone = api.synthesize(p.config, style=[representation.analyze(y, r)], n_frames=n_frames,
+                           seed=p.seed)
     np.testing.assert_allclose(record["history"]["total"], alone.history["total"], rtol=2e-3)
 
 

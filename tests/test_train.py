@@ -108,7 +108,7 @@ def test_classifier_learns(trained):
 def test_classifier_variables_nest_the_network():
   model = train.classifier(tiny_config(), 3)
   variables = model.init(jax.random.key(0), np.zeros((2, N_FRAMES, N_FREQ)), train=False)
-  net_variables = nets.random_variables(tiny_config(), N_FRAMES, N_FREQ)
+  net_variables = nets.random_variables(config_lib.net_spec(tiny_config()), N_FRAMES, N_FREQ)
   for collection in ("params", "batch_stats"):
     assert (jax.tree.structure(variables[collection]["features"])
             == jax.tree.structure(net_variables[collection]))
@@ -122,7 +122,7 @@ def test_checkpoint_round_trip(trained, dataset):
   path, result = trained
   c = tiny_config()
   loaded = checkpoint.load(path, c, n_frames=N_FRAMES, n_freq=N_FREQ)
-  net = nets.from_config(c)
+  net = config_lib.net_spec(c).module()
   _, val = train.load_dataset(str(dataset), c, clip_s=CLIP_S)
   x = val.inputs[:4]
   want, got = net.apply(result["variables"], x), net.apply(loaded, x)
@@ -154,7 +154,7 @@ def test_load_refuses_other_front_end(trained):
 def test_load_checks_against_fresh_init(tmp_path):
   # Variables of a wider net recorded under the tiny config's architecture.
   path = str(tmp_path / "mislabelled.msgpack")
-  wide = nets.random_variables(tiny_config(channels=16), N_FRAMES, N_FREQ)
+  wide = nets.random_variables(config_lib.net_spec(tiny_config(channels=16)), N_FRAMES, N_FREQ)
   checkpoint.save(path, wide, tiny_config(), n_frames=N_FRAMES, n_freq=N_FREQ)
   with pytest.raises(InputError, match=r"params/conv1/kernel has shape \(3, 129, 16\) but the "
                      r"network needs \(3, 129, 8\)"):
@@ -226,7 +226,7 @@ def test_script_end_to_end(dataset, tmp_path):
   c = tiny_config()
   variables = checkpoint.load(str(out), c, n_frames=N_FRAMES, n_freq=N_FREQ)
   x = nets.net_input(np.zeros((N_FRAMES, N_FREQ), np.float32), "freq")[None]
-  assert nets.from_config(c).apply(variables, x)["relu1"].shape == (1, N_FRAMES, 8)
+  assert config_lib.net_spec(c).module().apply(variables, x)["relu1"].shape == (1, N_FRAMES, 8)
 
 
 def test_script_missing_data_dir(tmp_path):
