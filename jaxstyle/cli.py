@@ -1,13 +1,21 @@
 """The scripts' shared set-up: the flags and main of `scripts/texture.py` and
 `scripts/stylize.py`; for every script, `--compilation_cache`, the process set-up
-(`begin`: `keep_freed_memory`, `enable_compilation_cache`) and the one `InputError` ->
-`error:` wrapper, `guarded`."""
+(`begin`: plain log lines, `keep_freed_memory`, `enable_compilation_cache`, SIGTERM as
+Ctrl-C), the one `InputError` -> `error:` wrapper (`guarded`), `run_script` (a
+script's `--help` from its console command too) and the umbrella command `jaxstyle`.
+"""
 
+import ast
 from collections.abc import Callable
 import ctypes
+import importlib
+import importlib.util
+import logging as std_logging
 import os
+import signal
 import sys
 
+from absl import app
 from absl import flags
 from absl import logging
 import jax
@@ -131,20 +139,86 @@ def define_compilation_cache() -> None:
                       "not recompile; empty to disable.")
 
 
+class _Plain(std_logging.Formatter):
+  """A log record as a person reads it: the message alone (`warning: ...` above INFO),
+  not absl's line of time, thread and source."""
+
+  def format(self, record: std_logging.LogRecord) -> str:
+    text = record.getMessage()
+    if record.levelno >= std_logging.WARNING:
+      text = f"{record.levelname.lower()}: {text}"
+    if record.exc_info:
+      text += "\n" + self.formatException(record.exc_info)
+    return text
+
+
+def _interrupt(signum, frame):
+  """SIGTERM as Ctrl-C: the atomic writers' clean-up runs, so no temporary file is left."""
+  raise KeyboardInterrupt(f"signal {signum}")
+
+
 def begin(argv: list[str]) -> int | None:
   """The start of every long-running script's main: refuses positional arguments
-  (returns exit status 2 after one `error:` line), logs at INFO, keeps freed memory
-  (`keep_freed_memory`) and turns on `--compilation_cache` where the script
+  (returns exit status 2 after one `error:` line), logs plain lines (details at
+  `--verbosity=1`), hides JAX's start-up notices, takes SIGTERM as Ctrl-C, keeps freed
+  memory (`keep_freed_memory`) and turns on `--compilation_cache` where the script
   defines it. Returns None when the script should go on."""
   if len(argv) > 1:
     print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
     return 2
-  logging.set_verbosity(logging.INFO)
+  logging.get_absl_handler().python_handler.setFormatter(_Plain())
+  if logging.get_verbosity() < 1:  # JAX's start-up notices (no TPU here, ...) are not ours
+    std_logging.getLogger("jax").setLevel(std_logging.WARNING)
+  signal.signal(signal.SIGTERM, _interrupt)
   keep_freed_memory()
   f = flags.FLAGS
   if "compilation_cache" in f and f.compilation_cache:
     enable_compilation_cache(os.path.expanduser(f.compilation_cache))
   return None
+
+
+def run_script(main: Callable[[list[str]], int | None], module: str) -> None:
+  """Runs a script's `main` under absl (`app.run`). From a console command, where
+  `__main__` is pip's wrapper, the script's module (`module`, its `__name__`) stands
+  in for it, so `--help` shows the script's docstring and its own flags, as
+  `python scripts/NAME.py --help` does."""
+  script, wrapper = sys.modules[module], sys.modules["__main__"]
+  if script is not wrapper:
+    wrapper.__doc__ = script.__doc__
+    for flag in flags.FLAGS.get_key_flags_for_module(module):
+      flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+  app.run(main)
+
+
+# The umbrella command's subcommands: `jaxstyle NAME` runs `scripts/MODULE.py`.
+COMMANDS = {"texture": "texture", "stylize": "stylize", "sweep": "sweep", "train": "train",
+            "evaluate": "evaluate", "evaluate-set": "evaluate_set", "reproduce": "reproduce",
+            "benchmark": "benchmark"}
+
+
+def _summary(module: str) -> str:
+  """The first line of a script's docstring, read without importing it (its flags)."""
+  path = importlib.util.find_spec(f"jaxstyle.scripts.{module}").origin
+  with open(path) as f:
+    return (ast.get_docstring(ast.parse(f.read())) or "").splitlines()[0]
+
+
+def umbrella() -> None:
+  """The console command `jaxstyle COMMAND [flags]`: `jaxstyle texture ...` is
+  `jaxstyle-texture ...`; `jaxstyle --help` lists the commands."""
+  args = sys.argv[1:]
+  if not args or args[0] in ("-h", "--help", "help") or args[0] not in COMMANDS:
+    out = sys.stdout if args and args[0] in ("-h", "--help", "help") else sys.stderr
+    if args and args[0] not in ("-h", "--help", "help"):
+      print(f"error: unknown command {args[0]!r}", file=out)
+    print("usage: jaxstyle COMMAND [flags]   (jaxstyle COMMAND --help: its flags)\n\n"
+          "Audio texture synthesis and style transfer in JAX. Commands:", file=out)
+    for name, module in COMMANDS.items():
+      print(f"  {name:<13} {_summary(module)}", file=out)
+    sys.exit(0 if out is sys.stdout else 2)
+  module = importlib.import_module(f"jaxstyle.scripts.{COMMANDS[args[0]]}")
+  sys.argv = [f"{os.path.basename(sys.argv[0])} {args[0]}", *args[1:]]
+  module.run()
 
 
 def guarded(run: Callable[[], object]) -> int:

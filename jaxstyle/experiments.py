@@ -262,6 +262,7 @@ def run(
       a variant config that fails `config.check`; raised before any variant runs.
   """
   e = load(name)
+  outputs.check_directory(output_dir)
   known = [v["name"] for v in e.variants]
   unknown = [v for v in variants or () if v not in known]
   if unknown:

@@ -145,9 +145,12 @@ def variables(c: ml_collections.ConfigDict, inputs: Inputs) -> dict:
 
 
 def log(inputs: Inputs, c: ml_collections.ConfigDict) -> None:
-  logging.info("%s: %d style clip(s), output %d frames (%.2f s)",
-               "style transfer" if inputs.content is not None else "texture synthesis",
-               len(inputs.styles), inputs.n_frames, inputs.n_samples / c.sample_rate)
+  """Says what is about to be made, in one line."""
+  styles = ", ".join(os.path.basename(n) for n in inputs.style_names)
+  what = (f"style transfer of {os.path.basename(inputs.content_path)} in the style of {styles}"
+          if inputs.content is not None else f"a texture of {styles}")
+  logging.info("%s: %.2f s (%d frames), %d L-BFGS iterations", what,
+               inputs.n_samples / c.sample_rate, inputs.n_frames, c.iterations)
 
 
 def check_disk(output_dir: str, need: float) -> None:

@@ -56,6 +56,33 @@ class Output:
                        f"got {self.rate}")
 
 
+def check_directory(path: str, *, flag: str = "--output_dir") -> None:
+  """Refuses, before any work, a directory that files cannot be written into: an
+  existing file, a directory without write permission, or a missing one whose nearest
+  existing parent is a file or not writable (so it cannot be made).
+
+  Raises:
+    InputError: naming `flag` and what is in the way.
+  """
+  where = os.path.abspath(path or ".")
+  parent = where
+  while not os.path.lexists(parent):
+    parent = os.path.dirname(parent)
+  if os.path.isfile(parent) or not os.path.isdir(parent):
+    raise InputError(f"{flag}={path}: {parent} is a file, not a directory"
+                     + ("" if parent == where else f", so {where} cannot be made"))
+  if not os.access(parent, os.W_OK | os.X_OK):
+    raise InputError(f"{flag}={path}: no permission to write in {parent}"
+                     + ("" if parent == where else f", so {where} cannot be made"))
+
+
+def check_file(path: str, *, flag: str) -> None:
+  """`check_directory` for a file's directory; also refuses a `path` that is a directory."""
+  if os.path.isdir(path):
+    raise InputError(f"{flag}={path} is a directory; give a file name")
+  check_directory(os.path.dirname(os.path.abspath(path)), flag=flag)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
   """Yields a temporary path beside `path`; renames it to `path` if the block succeeds.

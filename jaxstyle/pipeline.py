@@ -94,9 +94,6 @@ def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synt
   if stereo_pair is not None:
     wave = stereo.mix(wave, stereo_pair[0].audio, stereo_pair[1], sample_rate=c.sample_rate,
                       n_fft=c.n_fft, hop_length=c.hop_length, circular=c.loop)
-  logging.info("phase reconstruction: %d iterations, spectral convergence %.4f",
-               c.phase_iterations, convergence)
-  t1 = time.perf_counter()
   channels = [wave] if wave.ndim == 1 else list(wave)
   quality = metrics.evaluate(channels[0], sample_rate=c.sample_rate, style=inputs.styles,
                              content=inputs.content, n_fft=c.n_fft, hop_length=c.hop_length)
@@ -110,7 +107,8 @@ def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synt
     quality["stereo"] = stereo.compare(wave, stereo_pair[1], sample_rate=c.sample_rate)
     if c.loop:
       quality["seam_right"] = metrics.seam(channels[1], sample_rate=c.sample_rate)
-  logging.info("quality measures (%.1fs): %s", time.perf_counter() - t1, json.dumps(quality))
+  logging.info("quality: %s", _quality_line(quality))
+  logging.vlog(1, "quality measures: %s", json.dumps(quality))
 
   record = _record(c, inputs, name=name, seed=seed, channels=len(channels), output=output,
                    history=result.history, stop_reason=result.stop_reason, quality=quality,
@@ -123,8 +121,21 @@ def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synt
     if plot:
       _plot(tmp["png"], inputs, result)
     outputs.json_file(tmp["json"], record)
-  logging.info("wrote %s", ", ".join(paths.values()))
+  logging.info("wrote %s (%.0f s)", ", ".join(paths.values()), record["seconds"]["total"])
   return record
+
+
+def _quality_line(q: dict) -> str:
+  """The headline quality measures of a record's `quality`, as one short phrase."""
+  parts = []
+  if "style" in q:
+    s = q["style"]
+    parts += [f"texture statistics {s['texture_stats']['total']:.3f} from the style",
+              f"log-mel {s['log_mel_db']:.2f} dB", f"{100 * s['copy']['fraction']:.0f}% copied"]
+  if "content" in q:
+    parts.append(f"onset correlation {q['content']['onset_correlation']:.2f} with the content")
+  parts.append(f"phase: spectral convergence {q['spectral_convergence']:.2f}")
+  return ", ".join(parts)
 
 
 def run(
@@ -167,6 +178,7 @@ def run(
   """
   start = time.perf_counter()
   config_lib.check(c)
+  outputs.check_directory(output_dir)
   if channels not in (1, 2):
     raise InputError(f"--channels must be 1 or 2, got {channels}")
   if channels == 2 and content_path is not None:
@@ -247,10 +259,10 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
     quality["last_minute"] = metrics.evaluate(listener.last_minute(), **kw)["style"]
     quality["spectral_convergence"] = float(np.mean(convergence))
     quality["joins"] = listener.summary()
-    logging.info("quality: first minute %s; last minute %s; joins: %d, largest step %s",
-                 json.dumps(quality["style"]["texture_stats"]),
-                 json.dumps(quality["last_minute"]["texture_stats"]),
-                 quality["joins"]["count"], quality["joins"]["max"])
+    logging.info("quality (first minute): %s; last minute: texture statistics %.3f; %d "
+                 "joins, largest step %s", _quality_line(quality),
+                 quality["last_minute"]["texture_stats"]["total"], quality["joins"]["count"],
+                 quality["joins"]["max"])
     record = _record(c, inputs, name=name, seed=seed, channels=1, output=output,
                      history=first.history, stop_reason=first.stop_reason, quality=quality,
                      seconds={"compile": first.compile_s, "synthesis": synthesis_s,
@@ -258,7 +270,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
                      extra={"blocks": per_block, **(extra or {})})
     _plot(tmp["png"], inputs, first, title="result: the first block")
     outputs.json_file(tmp["json"], record)
-  logging.info("wrote %s", ", ".join(paths.values()))
+  logging.info("wrote %s (%.0f s)", ", ".join(paths.values()), record["seconds"]["total"])
   return record
 
 
@@ -302,6 +314,7 @@ def run_batch(
   """
   start = time.perf_counter()
   config_lib.check(c)
+  outputs.check_directory(output_dir)
   if batch < 1:
     raise InputError(f"--batch must be at least 1, got {batch}")
   inputs = inputs_lib.load(c, style_paths=style_paths, content_path=content_path,

@@ -131,6 +131,7 @@ def run(sc: ml_collections.ConfigDict, *, output_dir: str, resume: bool = False)
   Returns:
     The summary (process 0), else None.
   """
+  outputs.check_directory(output_dir)
   all_points = grid.points(sc)
   mine = grid.process_share(all_points)
   logging.info("process %d of %d: %d of the %d points", jax.process_index(),

@@ -30,6 +30,7 @@ from jaxstyle import audio
 from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
 from jaxstyle import nets
+from jaxstyle import outputs
 from jaxstyle import spectral
 from jaxstyle.errors import InputError
 
@@ -214,6 +215,7 @@ def train(
     `"num_train"`, `"num_val"` and `"variables"` (the saved `StackedConv` variables).
   """
   config_lib.check(c)
+  outputs.check_file(output_path, flag="--output")
   for key, value in {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
                      "clip_s": clip_s}.items():
     if not value > 0:

@@ -29,7 +29,6 @@ import sys
 # of a GPU's memory up front, as JAX does by default.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
-from absl import app
 from absl import flags
 import jax
 import numpy as np
@@ -89,8 +88,13 @@ def _torch_python():
 
 
 def main(argv):
-  del argv
-  cli.keep_freed_memory()
+  if (status := cli.begin(argv)) is not None:
+    return status
+  return cli.guarded(_run)
+
+
+def _run() -> None:
+  outputs.check_file(FLAGS.output, flag="--output")
   if FLAGS.solvers:
     out = {}
     for name, (c, iterations, style, content) in benchmark_synthesis.solver_cases(
@@ -150,7 +154,7 @@ def main(argv):
 
 def run() -> None:
   """The console command `jaxstyle-benchmark`."""
-  app.run(main)
+  cli.run_script(main, __name__)
 
 
 if __name__ == "__main__":

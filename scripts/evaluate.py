@@ -11,7 +11,6 @@ copied 250 ms segments; with --content, onset correlation and log-mel distance t
 import json
 import sys
 
-from absl import app
 from absl import flags
 
 from jaxstyle import audio
@@ -51,7 +50,7 @@ def _run() -> None:
 
 def run() -> None:
   """The console command `jaxstyle-evaluate`."""
-  app.run(main)
+  cli.run_script(main, __name__)
 
 
 if __name__ == "__main__":

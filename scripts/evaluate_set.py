@@ -15,13 +15,13 @@ Writes OUTPUT_DIR/report.md, report.json, grid.png and RECORDING/METHOD.wav.
 import os
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
 from jaxstyle import cli
 from jaxstyle import config
 from jaxstyle import evaluation
+from jaxstyle import outputs
 from jaxstyle import reports
 from jaxstyle.errors import InputError
 
@@ -52,6 +52,7 @@ def main(argv):
 
 
 def _run() -> None:
+  outputs.check_directory(FLAGS.output_dir)
   configs = [evaluation.method_config(s) for s in [FLAGS.config, *FLAGS.compare]]
   rates = {c.sample_rate for _, c in configs}
   if len(rates) > 1:
@@ -71,7 +72,7 @@ def _run() -> None:
 
 def run() -> None:
   """The console command `jaxstyle-evaluate-set`."""
-  app.run(main)
+  cli.run_script(main, __name__)
 
 
 if __name__ == "__main__":

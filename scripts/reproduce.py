@@ -13,7 +13,6 @@ then OUTPUT_DIR/report.md (a table of the variants and the figure grid), report.
 """
 
 
-from absl import app
 from absl import flags
 
 from jaxstyle import cli
@@ -73,7 +72,7 @@ def _run() -> None:
 
 def run() -> None:
   """The console command `jaxstyle-reproduce`."""
-  app.run(main)
+  cli.run_script(main, __name__)
 
 
 if __name__ == "__main__":

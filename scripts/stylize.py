@@ -7,7 +7,6 @@ Writes OUTPUT_DIR/NAME.wav, NAME.png (spectrograms and loss curve) and NAME.json
 (config, loss history, final losses, seconds). `--helpfull` lists every flag.
 """
 
-from absl import app
 from absl import flags
 
 from jaxstyle import cli
@@ -17,7 +16,7 @@ def run() -> None:
   """The console command `jaxstyle-stylize`."""
   cli.define_flags(content=True)
   flags.adopt_module_key_flags(cli)
-  app.run(cli.main)
+  cli.run_script(cli.main, __name__)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ a cluster) share a grid with --coordinator, --num_processes and --process_id (or
 
 import os
 
-from absl import app
 from absl import flags
 
 from jaxstyle import cli
@@ -51,7 +50,7 @@ def main(argv: list[str]) -> int:
 
 def run() -> None:
   """The console command `jaxstyle-sweep`."""
-  app.run(main)
+  cli.run_script(main, __name__)
 
 
 if __name__ == "__main__":

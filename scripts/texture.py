@@ -8,7 +8,6 @@ Writes OUTPUT_DIR/NAME.wav, NAME.png (spectrograms and loss curve) and NAME.json
 (config, loss history, final losses, seconds). `--helpfull` lists every flag.
 """
 
-from absl import app
 from absl import flags
 
 from jaxstyle import cli
@@ -18,7 +17,7 @@ def run() -> None:
   """The console command `jaxstyle-texture`."""
   cli.define_flags(content=False)
   flags.adopt_module_key_flags(cli)
-  app.run(cli.main)
+  cli.run_script(cli.main, __name__)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ they fit. `--helpfull` lists every flag.
 
 import os
 
-from absl import app
 from absl import flags
 
 from jaxstyle import cli
@@ -48,7 +47,7 @@ def main(argv: list[str]) -> int:
 
 def run() -> None:
   """The console command `jaxstyle-train`."""
-  app.run(main)
+  cli.run_script(main, __name__)
 
 
 if __name__ == "__main__":

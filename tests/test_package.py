@@ -10,6 +10,8 @@ import sys
 import sysconfig
 import zipfile
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -19,8 +21,14 @@ def _run(*args, **kwargs):
   return p
 
 
-def test_wheel_runs_the_default_example_outside_the_clone(tmp_path):
-  # Built from a copy of the sources, so no build/ of an earlier build leaks into it.
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+  """The wheel built from a copy of the sources (so no build/ of an earlier build leaks
+  into it) and installed alone into a directory: `(site, env, wheel's file names,
+  entry_points.txt)`. The dependencies come from this environment's site-packages as a
+  plain path; `python -S` skips the .pth files, among them the editable install's
+  finder, so nothing of the clone can be imported."""
+  tmp_path = tmp_path_factory.mktemp("wheel")
   src = tmp_path / "src"
   for name in ("jaxstyle", "configs", "scripts"):
     shutil.copytree(os.path.join(ROOT, name), src / name,
@@ -33,27 +41,56 @@ def test_wheel_runs_the_default_example_outside_the_clone(tmp_path):
   with zipfile.ZipFile(wheel) as z:
     names = set(z.namelist())
     entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-  for name in ("jaxstyle/configs/default.py", "jaxstyle/configs/experiments/h19_beta.py",
-               "jaxstyle/scripts/texture.py", "jaxstyle/synthesis.py"):
-    assert name in names
-  assert "jaxstyle-texture = jaxstyle.scripts.texture:run" in entry_points
-
-  # Installed alone into a directory; the dependencies come from this environment's
-  # site-packages as a plain path. `python -S` skips the .pth files, among them the
-  # editable install's finder, so nothing of the clone can be imported.
   site = tmp_path / "site"
   _run(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
        str(wheel))
   env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), sysconfig.get_paths()["purelib"]])}
+  return site, env, names, entry_points
+
+
+def _command(installed, name, *args, cwd, help_=False):
+  """Runs an installed console command; `help_`: its `--help` (absl exits 1 after it)."""
+  site, env, _, _ = installed
+  if not help_:
+    return _run(sys.executable, "-S", str(site / "bin" / name), *args, env=env, cwd=cwd)
+  p = subprocess.run([sys.executable, "-S", str(site / "bin" / name), *args, "--help"],
+                     capture_output=True, text=True, timeout=600, env=env, cwd=cwd)
+  assert p.returncode in (0, 1) and "Traceback" not in p.stderr, p.stderr[-3000:]
+  return p
+
+
+def test_wheel_runs_the_default_example_outside_the_clone(installed, tmp_path):
+  site, env, names, entry_points = installed
+  for name in ("jaxstyle/configs/default.py", "jaxstyle/configs/experiments/h19_beta.py",
+               "jaxstyle/scripts/texture.py", "jaxstyle/synthesis.py"):
+    assert name in names
+  assert "jaxstyle-texture = jaxstyle.scripts.texture:run" in entry_points
+  assert "jaxstyle = jaxstyle.cli:umbrella" in entry_points
   where = _run(sys.executable, "-S", "-c", "import jaxstyle.config as c; print(c.CONFIGS_DIR)",
                env=env, cwd=tmp_path)
   assert where.stdout.strip() == str(site / "jaxstyle" / "configs")
   out = tmp_path / "out"
-  _run(sys.executable, "-S", str(site / "bin" / "jaxstyle-texture"), f"--output_dir={out}",
-       "--config.n_fft=256", "--config.hop_length=64", "--config.bands=8",
-       "--config.net.channels=16", "--config.iterations=4", "--config.phase_iterations=3",
-       "--compilation_cache=", env=env, cwd=tmp_path)
+  _command(installed, "jaxstyle-texture", f"--output_dir={out}", "--config.n_fft=256",
+           "--config.hop_length=64", "--config.bands=8", "--config.net.channels=16",
+           "--config.iterations=4", "--config.phase_iterations=3", "--compilation_cache=",
+           cwd=tmp_path)
   assert sorted(os.listdir(out)) == ["example.json", "example.png", "example.wav"]
+
+
+def test_installed_commands_explain_themselves(installed, tmp_path):
+  # As `python scripts/NAME.py --help` does: the script's docstring and its own flags.
+  texture = _command(installed, "jaxstyle-texture", cwd=tmp_path, help_=True).stdout
+  assert texture.startswith("Audio texture synthesis: a new sound")
+  for flag, words in (("--style", "Style audio file(s)"), ("--duration_s", "Seconds of output"),
+                      ("--[no]loop", "Make a seamless loop")):
+    assert f"  {flag}: {words}" in texture, flag
+  evaluate_set = _command(installed, "jaxstyle-evaluate-set", cwd=tmp_path, help_=True).stdout
+  assert evaluate_set.startswith("Texture quality on a set of real recordings")
+  assert "  --textures: Directory of texture recordings" in evaluate_set
+  umbrella = _command(installed, "jaxstyle", cwd=tmp_path, help_=True).stdout
+  assert all(f"  {c} " in umbrella for c in ("texture", "stylize", "evaluate-set", "reproduce"))
+  sub = _command(installed, "jaxstyle", "texture", cwd=tmp_path, help_=True).stdout
+  assert "  --style: Style audio file(s)" in sub
 
 
 def _imports() -> dict[str, set[str]]:

@@ -156,6 +156,52 @@ def test_script_bad_input_is_one_error_line(tmp_path, args, message):
   assert not out.exists()
 
 
+@pytest.mark.parametrize("script, flag, extra", [
+    ("texture.py", "--output_dir", TINY),
+    ("stylize.py", "--output_dir", ["--content=CLIP", "--style=CLIP", *TINY]),
+    ("sweep.py", "--output_dir", ["--config=configs/sweep_demo.py"]),
+    ("reproduce.py", "--output_dir", ["--experiment=h19_beta", "--quick"]),
+    ("evaluate_set.py", "--output_dir", ["--textures=DIR"]),
+    ("train.py", "--output", ["--data_dir=DIR"]),
+    ("benchmark.py", "--output", ["--quick"]),
+])
+@pytest.mark.parametrize("where, message", [("file", "is a file, not a directory"),
+                                            ("under_file", "cannot be made")])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    tmp_path, script, flag, extra, where, message):
+  blocker = tmp_path / "blocker"
+  blocker.write_text("not a directory")
+  out = blocker if where == "file" else blocker / "out"
+  if flag == "--output":  # a file: refused when it cannot be made in its directory
+    out = blocker / "x.json" if where == "file" else blocker / "sub" / "x.json"
+    message = "is a file, not a directory"
+  clip = _wav(tmp_path / "clip.wav", examples.tones(duration_s=1.0, seed=5))
+  extra = [a.replace("CLIP", clip).replace("DIR", str(tmp_path)) for a in extra]
+  p = _script(script, f"{flag}={out}", *extra)
+  errors = [line for line in p.stderr.splitlines() if line.startswith("error:")]
+  assert p.returncode == 1 and len(errors) == 1 and message in errors[0], p.stderr[-2000:]
+  assert "Traceback" not in p.stderr and "iteration" not in p.stderr  # no synthesis began
+  assert blocker.read_text() == "not a directory"
+
+
+def test_the_no_argument_run_says_little(tmp_path):
+  # The built-in example on a tiny net: a few plain lines, no JAX start-up notice.
+  p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "texture.py"), *TINY],
+                     capture_output=True, text=True, cwd=tmp_path, timeout=300)
+  assert p.returncode == 0, p.stderr
+  lines = p.stderr.splitlines()
+  assert len(lines) <= 12, p.stderr
+  assert "tpu" not in p.stderr.lower() and not any(len(line) > 150 for line in lines)
+  assert lines[0].startswith("a texture of example") and "iteration 8/8: loss" in p.stderr
+  assert lines[-1].startswith("wrote out/example.wav, out/example.png, out/example.json (")
+  with open(tmp_path / "out" / "example.json") as f:
+    record = json.load(f)
+  assert set(record["final_losses"]) >= {"total", "style", "spectrum", "band_spectrum"}
+  p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "texture.py"), *TINY,
+                      "--verbosity=1"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+  assert "band_spectrum" in p.stderr and "quality measures: {" in p.stderr  # the terms
+
+
 @pytest.fixture
 def bad_files(tmp_path):
   good = examples.tones(duration_s=1.0, seed=5)
