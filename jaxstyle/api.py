@@ -21,6 +21,8 @@ from jaxstyle import batch
 from jaxstyle import blocks
 from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
+from jaxstyle import curves
+from jaxstyle import inputs as inputs_lib
 from jaxstyle import representation
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -110,8 +112,22 @@ def _render(c, style, content, n_samples: int, seed: int) -> np.ndarray:
                     seed=seed, variables=checkpoint.variables(c, n_frames, specs[0].shape[1])).audio
 
 
+def _curve(value, name: str) -> curves.Curve | None:
+  """A curve from a number (held), a `curves.Curve`, or `(seconds, value)` pairs."""
+  if value is None or isinstance(value, curves.Curve):
+    return value
+  if np.ndim(value) == 0:
+    return curves.constant(float(value), name)
+  times, values = zip(*value, strict=True)
+  return curves.Curve(tuple(map(float, times)), tuple(map(float, values)), name)
+
+
 def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDict | None = None,
-            *, duration_s: float | None = None, seed: int = 0) -> np.ndarray:
+            *, duration_s: float | None = None, seed: int = 0,
+            weights: Sequence[float] | None = None,
+            morph_to: np.ndarray | Sequence[np.ndarray] | None = None,
+            morph_curve: str | curves.Curve = "linear", level_db=None,
+            tilt_db_per_octave=None) -> np.ndarray:
   """A texture `[samples]` with the statistics of `style`.
 
   Args:
@@ -122,30 +138,50 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
       rounded up to a whole ring (`config.output_samples`). Longer than
       `c.block_s`, it is made in blocks (`jaxstyle.blocks`).
     seed: seed of the noise init and the phase reconstruction.
+    weights: one per style clip: the target is the weighted barycentre of their
+      targets (`objective.barycentre`), whatever their lengths.
+    morph_to: a waveform (or a list) to morph into along `morph_curve` (`linear`,
+      `smooth` or a `curves.Curve` of shares), in blocks (`blocks.MORPH_BLOCK_S`).
+    level_db, tilt_db_per_octave: envelopes applied to the output (`curves.shape`): a
+      number, a `curves.Curve`, or `(seconds, value)` pairs.
 
   Raises:
-    InputError: bad audio (not mono, too short, silent, non-finite), a bad config, or
-      an output shorter than one frame.
+    InputError: bad audio (not mono, too short, silent, non-finite), a bad config, an
+      output shorter than one frame, or bad weights or curves.
   """
   c = load_config("default") if c is None else c
   config_lib.check(c)
   clips = [style] if np.ndim(style) == 1 else list(style)
   clips = [_checked(y, f"style {i}", c) for i, y in enumerate(clips)]
+  ends = [] if morph_to is None else [morph_to] if np.ndim(morph_to) == 1 else list(morph_to)
+  ends = [_checked(y, f"morph_to {i}", c) for i, y in enumerate(ends)]
+  variation = inputs_lib.Variation(
+      None if weights is None else tuple(map(float, weights)), (), morph_curve,
+      _curve(level_db, "level_db"), _curve(tilt_db_per_octave, "tilt_db_per_octave"))
+  variation.check(len(clips), morph=bool(ends), content=False, loop=c.loop)
   n_samples = (max(y.size for y in clips) if duration_s is None
                else int(round(duration_s * c.sample_rate)))
   if n_samples < c.n_fft:
     raise InputError(f"duration_s={duration_s} is too short: at least one frame "
                      f"({c.n_fft / c.sample_rate:.3f} s) is needed")
   n_samples = config_lib.output_samples(c, n_samples)
-  if blocks.needed(n_samples, block_s=c.block_s, sample_rate=c.sample_rate, loop=c.loop):
-    p, spec = config_lib.in_blocks(c, n_samples)
-    specs = [representation.analyze(y, spec.representation) for y in clips]
-    variables = checkpoint.variables(c, spec.n_frames, specs[0].shape[1])
-    targets = batch.targets(spec, specs, variables)
+  shaper = inputs_lib.shaper_of(variation, c.sample_rate)
+  if ends or blocks.needed(n_samples, block_s=c.block_s, sample_rate=c.sample_rate, loop=c.loop):
+    p, spec = config_lib.in_blocks(c, n_samples, morph=bool(ends))
+  else:
+    p, spec = None, config_lib.spec(c, n_samples=n_samples)
+  r = spec.representation
+  specs = [representation.analyze(y, r) for y in clips]
+  variables = checkpoint.variables(c, spec.n_frames, specs[0].shape[1])
+  targets = inputs_lib.targets_of(spec, specs, variables, variation=variation,
+                                  morph=[representation.analyze(y, r) for y in ends],
+                                  n_samples=n_samples)
+  if p is not None:
     parts = blocks.synthesize(spec, targets, p, n_samples=n_samples, seed=seed,
-                              variables=variables)
+                              variables=variables, shaper=shaper)
     return np.concatenate([b.audio for b in parts])
-  return _render(c, clips, None, n_samples, seed)
+  (result,) = batch.synthesize([batch.Job(spec, specs, None, seed, targets)], variables=variables)
+  return result.audio if shaper is None else shaper(result.audio, 0)
 
 
 def stylize(content: np.ndarray, style: np.ndarray, c: ml_collections.ConfigDict | None = None,

@@ -226,12 +226,15 @@ class Job:
     style: style spectrograms `[time_i, freq]` (network scale), one target.
     content: content spectrogram `[time, freq]` for style transfer, or None.
     seed: seed of the noise start and of the phase reconstruction.
+    targets: the style's targets when made otherwise (e.g. `objective.barycentre`);
+      `style` is then unused.
   """
 
   spec: synthesis.Spec
   style: Sequence[np.ndarray]
   content: np.ndarray | None = None
   seed: int = 0
+  targets: objective.Targets | None = None
 
 
 _targets = jax.jit(synthesis.targets)
@@ -265,7 +268,8 @@ def synthesize(jobs: Sequence[Job], *, variables: dict | None = None, mesh: Mesh
     raise InputError("the jobs of one batch need one task (texture or style transfer) and "
                      "equal output shapes")
   variables = synthesis.random_variables(spec) if variables is None else variables
-  stacked = stack_targets([targets(j.spec, j.style, variables) for j in jobs])
+  stacked = stack_targets([targets(j.spec, j.style, variables) if j.targets is None
+                           else j.targets for j in jobs])
   content = (None if jobs[0].content is None
              else stack([jnp.asarray(j.content, jnp.float32) for j in jobs]))
   weights = (None if all(j.spec == spec for j in jobs)

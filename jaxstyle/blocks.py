@@ -23,7 +23,7 @@ takes from block k-1 instead.
 Shapes: waveforms `[samples]`, spectrograms `[time, freq]` at network scale.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 import dataclasses
 import functools
 import math
@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstyle import batch
+from jaxstyle import curves
 from jaxstyle import metrics
 from jaxstyle import objective
 from jaxstyle import representation as representation_lib
@@ -41,6 +42,9 @@ from jaxstyle import spectral
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
+# A morph is made in blocks of at most this long, each with its own targets, so that
+# they move every few seconds.
+MORPH_BLOCK_S = 5.0
 PREFIX_S = 1.0
 EDGE_S = 0.25
 RAMP_S = 0.1
@@ -85,11 +89,12 @@ def needed(n_samples: int, *, block_s: float, sample_rate: int, loop: bool = Fal
   return not loop and n_samples > round(block_s * sample_rate)
 
 
-def check(spec: synthesis.Spec, block_s: float, n_samples: int) -> None:
-  """Refuses, with `InputError`, an output longer than one block that blocks cannot make
-  (`spec`: the synthesis' spec, any length)."""
+def check(spec: synthesis.Spec, block_s: float, n_samples: int, *, morph: bool = False) -> None:
+  """Refuses, with `InputError`, an output longer than one block (or a `morph`) that
+  blocks cannot make (`spec`: the synthesis' spec, any length)."""
   o, r = spec.objective, spec.representation
-  length = f"{n_samples / r.sample_rate:g} s is longer than config.block_s ({block_s:g} s)"
+  length = ("a morph moves its targets from block to block" if morph else
+            f"{n_samples / r.sample_rate:g} s is longer than config.block_s ({block_s:g} s)")
   if o.domain != "spectrogram" or r.kind != "stft" or spec.net.orientation == "time":
     raise InputError(f"{length}, so it is made in blocks, which need domain=spectrogram, "
                      f"spectrogram=stft and net.orientation freq or 2d; got {o.domain}, "
@@ -154,18 +159,36 @@ def _hold(spec: synthesis.Spec, p: Plan, a: jnp.ndarray, targets: objective.Targ
   return synthesis.Hold(x[:p.held], x[p.held:], known, p.ramp)
 
 
-def synthesize(spec: synthesis.Spec, targets: objective.Targets, p: Plan, *, n_samples: int,
-               seed: int = 0, variables: dict | None = None) -> Iterator[Block]:
+Schedule = Callable[[float], objective.Targets]  # the targets at an output time (seconds)
+
+
+def morph(start: objective.Targets, end: objective.Targets, share: curves.Curve) -> Schedule:
+  """The targets at each time of a morph: `end`'s share `share.at(t)` of the way from
+  `start` (`objective.interpolate`; one compiled program for every share)."""
+  return lambda t_s: _interpolate(start, end, jnp.float32(share.at(t_s)))
+
+
+_interpolate = jax.jit(objective.interpolate)
+
+
+def synthesize(spec: synthesis.Spec, targets: objective.Targets | Schedule, p: Plan, *,
+               n_samples: int, seed: int = 0, variables: dict | None = None,
+               shaper: Callable[[np.ndarray, int], np.ndarray] | None = None) -> Iterator[Block]:
   """The blocks of a texture of `n_samples` samples, as each is made.
 
   Args:
     spec: the spec of one block (`n_samples` is `p.block`) that `check` passes.
-    targets: the style's (`synthesis.targets`).
+    targets: the style's (`synthesis.targets`), or a function of the output's time
+      (seconds) giving each block its own: called at the middle of the output the block
+      adds (a morph: `objective.interpolate`).
     p: the output's `plan`.
     n_samples: output samples; the blocks' audio adds up to exactly this.
     seed: block k uses noise from `jax.random.fold_in(key(seed), k)` (block 0 as a
       texture made alone with `seed`).
     variables: the network's (default random, made once).
+    shaper: `(audio [samples], offset) -> audio` applied to each block's waveform,
+      which starts at output sample `offset`, before it is cut and joined (level and
+      tilt curves, `curves.shape`); the next block continues the unshaped audio.
 
   Yields:
     `Block`s in order; their `audio` concatenated is the output.
@@ -173,6 +196,8 @@ def synthesize(spec: synthesis.Spec, targets: objective.Targets, p: Plan, *, n_s
   if spec.n_samples != p.block:
     raise ValueError(f"a block's spec has {spec.n_samples} samples, the plan {p.block}")
   variables = synthesis.random_variables(spec) if variables is None else variables
+  targets_at = targets if callable(targets) else (lambda t_s: targets)
+  rate = spec.representation.sample_rate
   one = lambda tree: jax.tree.map(lambda a: a[None], tree)  # noqa: E731
   # Equal power, its gains flat at both ends: a sine's onset flagged the flux measure.
   u = 0.5 - 0.5 * np.cos(np.pi * (np.arange(p.cross) + 0.5) / p.cross)
@@ -180,16 +205,17 @@ def synthesize(spec: synthesis.Spec, targets: objective.Targets, p: Plan, *, n_s
   done, a, tail = 0, None, None
   for k in range(p.n_blocks):
     key = jax.random.fold_in(jax.random.key(seed), k)
-    hold = None if k == 0 else one(_hold(spec, p, a, targets, key))
-    (res,) = batch.run(spec, one(targets), key[None], variables=variables, hold=hold)
     start = 0 if k == 0 else p.join
     end = min(p.join + p.step, start + n_samples - done)
-    z = res.audio
+    t = targets_at((done + 0.5 * (end - start)) / rate)
+    hold = None if k == 0 else one(_hold(spec, p, a, t, key))
+    (res,) = batch.run(spec, one(t), key[None], variables=variables, hold=hold)
+    z = res.audio if shaper is None else shaper(res.audio, done - start)
     y = np.array(z[start:end])
     if k:
       m = min(p.cross, y.size)
       y[:m] = y[:m] * fade_in[:m] + tail[:m] * fade_in[::-1][:m]
-    a, tail = jnp.asarray(z[p.step:p.step + p.prefix]), z[end:end + p.cross].copy()
+    a, tail = jnp.asarray(res.audio[p.step:p.step + p.prefix]), z[end:end + p.cross].copy()
     done += y.size
     yield Block(k, y, res)
 

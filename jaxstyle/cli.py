@@ -21,7 +21,10 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
+from jaxstyle import blocks
 from jaxstyle import config
+from jaxstyle import curves
+from jaxstyle import inputs
 from jaxstyle import outputs
 from jaxstyle import pipeline
 from jaxstyle.errors import InputError
@@ -93,6 +96,23 @@ def define_flags(*, content: bool) -> None:
                       "a multiple of hop_length * 2**net.stacks samples (at most a few tens "
                       "of ms). The record's quality.seam measures the join. Net orientations "
                       "freq and 2d, spectrograms stft and cqt_map.")
+    flags.DEFINE_list("weights", None, "One weight per --style file (e.g. 0.7,0.3): the "
+                      "texture's targets are the weighted barycentre of the files' targets, "
+                      "whatever their lengths (distributions averaged quantile by quantile). "
+                      "Default: the files' frames pooled, so a longer file weighs more.")
+    flags.DEFINE_list("morph_to", None, "Style file(s) to morph into: the output starts with "
+                      "--style's statistics and ends with these, along --morph_curve; made in "
+                      f"blocks of at most {blocks.MORPH_BLOCK_S:g} s, each with its own targets "
+                      "(distributions move quantile by quantile, Grams and correlations "
+                      "linearly, the long-term spectrum in log magnitude). Not with --loop.")
+    flags.DEFINE_string("morph_curve", "linear", "The share of --morph_to over time: linear, "
+                        "smooth (slow at both ends), or a CSV file of seconds,share lines "
+                        "(shares in [0, 1], times increasing).")
+    flags.DEFINE_string("level_db", None, "A level curve in dB applied to the output: a number, "
+                        "or a CSV file of seconds,dB lines (linear in between, held beyond).")
+    flags.DEFINE_string("tilt_db_per_octave", None, "A brightness curve applied to the output, "
+                        "in dB per octave about 1 kHz (positive: brighter): a number, or a CSV "
+                        "file of seconds,value lines.")
     flags.DEFINE_integer("channels", 1, "1: mono; 2: a stereo texture, two textures mixed so "
                          "that their coherence and level difference in 16 ERB bands follow "
                          "the stereo style files' (mono styles: a diffuse field, coherence "
@@ -252,10 +272,28 @@ def _run(f: flags.FlagValues) -> None:
                 offset_s=f.offset_s, clip_s=f.clip_s,
                 output=outputs.Output(f.format, f.subtype, f.output_rate))
   channels = f["channels"].value if "channels" in f else 1
+  variation = _variation(f) if "morph_to" in f else inputs.STILL
   if f.batch > 1 or f.config.batch_styles:
     if channels > 1:
       raise InputError("--channels=2 makes one stereo texture at a time: drop --batch and "
                        "config.batch_styles")
+    if variation != inputs.STILL:
+      raise InputError("--weights, --morph_to, --level_db and --tilt_db_per_octave make one "
+                       "texture at a time: drop --batch and config.batch_styles")
     pipeline.run_batch(f.config, batch=f.batch, **kwargs)
   else:
-    pipeline.run(f.config, channels=channels, **kwargs)
+    pipeline.run(f.config, channels=channels, variation=variation, **kwargs)
+
+
+def _variation(f: flags.FlagValues) -> inputs.Variation:
+  """The texture flags' `inputs.Variation`."""
+  try:
+    weights = None if f.weights is None else tuple(float(w) for w in f.weights)
+  except ValueError:
+    raise InputError(f"--weights must be numbers, got {','.join(f.weights)}") from None
+  curve = lambda flag, **bounds: None if f[flag].value is None else inputs.curve(  # noqa: E731
+      f[flag].value, name=f"--{flag}", **bounds)
+  shape = f.morph_curve if f.morph_curve in curves.MORPH_CURVES else curve(
+      "morph_curve", low=0.0, high=1.0)
+  return inputs.Variation(weights, tuple(f.morph_to or ()), shape, curve("level_db"),
+                          curve("tilt_db_per_octave"))

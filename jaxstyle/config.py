@@ -307,11 +307,14 @@ def spec(c: ml_collections.ConfigDict, *, n_samples: int) -> synthesis.Spec:
                         c.init, c.noise_init)
 
 
-def in_blocks(c: ml_collections.ConfigDict, n_samples: int) -> tuple[blocks.Plan, synthesis.Spec]:
-  """The `blocks.Plan` of an output of `n_samples` longer than `c.block_s` and the spec of
-  one of its blocks; raises `InputError` if blocks cannot make it (`blocks.check`)."""
-  blocks.check(spec(c, n_samples=n_samples), c.block_s, n_samples)
-  p = blocks.plan(representation_spec(c), c.block_s, n_samples)
+def in_blocks(c: ml_collections.ConfigDict, n_samples: int, *, morph: bool = False
+              ) -> tuple[blocks.Plan, synthesis.Spec]:
+  """The `blocks.Plan` of an output of `n_samples` in blocks of `c.block_s` (a morph's:
+  at most `blocks.MORPH_BLOCK_S`) and the spec of one block; raises `InputError` if
+  blocks cannot make it (`blocks.check`)."""
+  block_s = min(c.block_s, blocks.MORPH_BLOCK_S) if morph else c.block_s
+  blocks.check(spec(c, n_samples=n_samples), block_s, n_samples, morph=morph)
+  p = blocks.plan(representation_spec(c), block_s, n_samples)
   return p, spec(c, n_samples=p.block)
 
 

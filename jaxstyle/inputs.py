@@ -5,7 +5,7 @@ network's variables, and the checks that refuse a run the machine cannot hold.
 is read and checked before any work starts.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 import dataclasses
 import math
 import os
@@ -17,11 +17,14 @@ import ml_collections
 import numpy as np
 
 from jaxstyle import audio
+from jaxstyle import batch
 from jaxstyle import blocks
 from jaxstyle import checkpoint
 from jaxstyle import config as config_lib
+from jaxstyle import curves
 from jaxstyle import examples
 from jaxstyle import nets
+from jaxstyle import objective
 from jaxstyle import representation
 from jaxstyle import synthesis
 from jaxstyle.errors import InputError
@@ -69,6 +72,78 @@ def check_memory(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> No
 
 
 @dataclasses.dataclass(frozen=True)
+class Variation:
+  """How a texture's targets mix and move over time, and the envelopes applied to it.
+
+  Attributes:
+    weights: one per style file: the target is their targets' weighted barycentre
+      (`objective.barycentre`), whatever the clips' lengths; None: the clips' frames
+      pooled into one target (a longer clip weighs more).
+    morph_to: style file(s) of a morph's end: the output starts with the style's
+      targets and ends with theirs (`objective.interpolate`), made in blocks of at most
+      `blocks.MORPH_BLOCK_S`, each with its own targets.
+    morph_curve: the share of `morph_to` over time (`curves.morph`).
+    level_db, tilt_db_per_octave: envelopes applied to the audio (`curves.shape`).
+  """
+
+  weights: tuple[float, ...] | None = None
+  morph_to: tuple[str, ...] = ()
+  morph_curve: str | curves.Curve = "linear"
+  level_db: curves.Curve | None = None
+  tilt_db_per_octave: curves.Curve | None = None
+
+  def check(self, n_styles: int, *, morph: bool, content: bool, loop: bool) -> None:
+    """Refuses, with `InputError`, weights that are not one per style (or negative, or
+    all 0), a morph curve without a morph, and a morph of style transfer or of a loop."""
+    if self.weights is not None:
+      if len(self.weights) != n_styles:
+        raise InputError(f"--weights has {len(self.weights)} value(s) for {n_styles} style "
+                         "file(s): give one weight per --style file")
+      if not all(np.isfinite(w) and w >= 0 for w in self.weights) or not sum(self.weights) > 0:
+        raise InputError(f"--weights must be numbers of at least 0, not all 0, got "
+                         f"{list(self.weights)}")
+    if not morph and self.morph_curve != "linear":
+      raise InputError("--morph_curve is the share of --morph_to over time: give --morph_to")
+    if morph and content:
+      raise InputError("--morph_to morphs one texture into another; style transfer follows "
+                       "its --content from start to end: drop one of them")
+    if morph and loop:
+      raise InputError("--loop makes a seamless loop, whose end runs into its start; a morph "
+                       "ends on another sound: drop --loop or --morph_to")
+
+
+STILL = Variation()  # the style files pooled into one target that holds still; no curves
+
+
+def curve(value: str, *, name: str, **bounds) -> curves.Curve:
+  """A curve from a flag: a number (held), or a two-column CSV file of seconds and values
+  (a header line is skipped). Raises `InputError` naming `name`."""
+  try:
+    return curves.constant(float(value), name, **bounds)
+  except ValueError:
+    pass
+  if not os.path.isfile(value):
+    raise InputError(f"{name}={value}: not a number, and no such CSV file")
+  try:
+    with open(value) as f:
+      rows = [line.split(",") for line in f.read().splitlines() if line.strip()]
+    if rows and not _number(rows[0][0]):
+      rows = rows[1:]
+    times, values = zip(*((float(t), float(v)) for t, v in rows), strict=True)
+  except ValueError:
+    raise InputError(f"{name}={value}: expected lines of two numbers, seconds and value") from None
+  return curves.Curve(times, values, name, **bounds)
+
+
+def _number(text: str) -> bool:
+  try:
+    float(text)
+  except ValueError:
+    return False
+  return True
+
+
+@dataclasses.dataclass(frozen=True)
 class Inputs:
   """The checked audio of one synthesis, its spectrograms, the output length and the
   synthesis' spec (of one block, for an output made in blocks)."""
@@ -82,7 +157,9 @@ class Inputs:
   n_samples: int  # of the output
   n_frames: int
   spec: synthesis.Spec  # what the program makes (one block of a long output)
-  plan: blocks.Plan | None = None  # longer than config.block_s: made in blocks
+  plan: blocks.Plan | None = None  # longer than config.block_s (or a morph): made in blocks
+  variation: Variation = STILL
+  morph_specs: list[np.ndarray] | None = None  # network scale [time, freq]: a morph's end
 
   @property
   def long(self) -> bool:
@@ -97,13 +174,14 @@ class Inputs:
 
 
 def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
-            content_path: str | None, duration_s: float | None, shortest: bool = False,
-            offset_s: float = 0.0, clip_s: float | None = None) -> Inputs:
+         content_path: str | None, duration_s: float | None, shortest: bool = False,
+         offset_s: float = 0.0, clip_s: float | None = None,
+         variation: Variation = STILL) -> Inputs:
   """Loads and checks the audio of one synthesis (or, for `run_batch`, of its targets).
 
-  Of each style file, the part from `offset_s`, `clip_s` long (default: to the end).
-  The output is `duration_s` long, else as the content, else as the longest style
-  clip (the shortest if `shortest`).
+  Of each style file (and `variation.morph_to` file), the part from `offset_s`,
+  `clip_s` long (default: to the end). The output is `duration_s` long, else as the
+  content, else as the longest style clip (the shortest if `shortest`).
   """
   if content_path is None and not style_paths:
     styles = [examples.birds_and_rain(sample_rate=c.sample_rate)]
@@ -115,6 +193,9 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   else:
     styles = [_clip(p, c, offset_s=offset_s, max_s=clip_s) for p in style_paths]
     style_names = list(style_paths)
+  v = variation
+  v.check(len(styles), morph=bool(v.morph_to), content=content_path is not None, loop=c.loop)
+  morphs = [_clip(p, c, offset_s=offset_s, max_s=clip_s) for p in v.morph_to]
   content = None if content_path is None else _clip(content_path, c, max_s=duration_s)
   if content is not None and duration_s is not None and content.size < _samples(duration_s, c):
     raise InputError(f"--duration_s={duration_s} s is longer than the content "
@@ -128,15 +209,57 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   n_samples = config_lib.output_samples(c, n_samples)
   spec = config_lib.spec(c, n_samples=n_samples)
   plan = None
-  if content is None and blocks.needed(n_samples, block_s=c.block_s, sample_rate=c.sample_rate,
-                                       loop=c.loop):
+  if morphs:  # each block its own targets: blocks short enough for the targets to move
+    plan, spec = config_lib.in_blocks(c, n_samples, morph=True)
+    curves.morph(v.morph_curve, n_samples / c.sample_rate)
+  elif content is None and blocks.needed(n_samples, block_s=c.block_s,
+                                         sample_rate=c.sample_rate, loop=c.loop):
     plan, spec = config_lib.in_blocks(c, n_samples)
   r = spec.representation
   style_specs = [representation.analyze(y, r) for y in styles]
   check_memory(c, spec.n_frames, style_specs[0].shape[1])
   return Inputs(styles, style_names, style_specs, content, content_path,
                 None if content is None else representation.analyze(content, r), n_samples,
-                r.n_frames(n_samples, circular=c.loop), spec, plan)
+                r.n_frames(n_samples, circular=c.loop), spec, plan, v,
+                [representation.analyze(y, r) for y in morphs] or None)
+
+
+def targets_of(spec: synthesis.Spec, style: Sequence[np.ndarray], variables: dict, *,
+               variation: Variation = STILL, morph: Sequence[np.ndarray] | None = None,
+               n_samples: int = 0) -> objective.Targets | blocks.Schedule:
+  """The targets of style spectrograms `[time_i, freq]`: pooled, or with
+  `variation.weights` their barycentre; with `morph` (the end's spectrograms) a function
+  of the output's time along `variation.morph_curve` over `n_samples` (`blocks.morph`)."""
+  if variation.weights is None:
+    start = batch.targets(spec, style, variables)
+  else:
+    start = objective.barycentre([batch.targets(spec, [s], variables) for s in style],
+                                 variation.weights)
+  if not morph:
+    return start
+  share = curves.morph(variation.morph_curve, n_samples / spec.representation.sample_rate)
+  return blocks.morph(start, batch.targets(spec, morph, variables), share)
+
+
+def targets(inputs: Inputs, variables: dict) -> objective.Targets | blocks.Schedule:
+  """`targets_of` the style (and morph) files of `inputs`."""
+  return targets_of(inputs.spec, inputs.style_specs, variables, variation=inputs.variation,
+                    morph=inputs.morph_specs, n_samples=inputs.n_samples)
+
+
+def shaper_of(variation: Variation, sample_rate: int
+              ) -> Callable[[np.ndarray, int], np.ndarray] | None:
+  """`(audio, offset) -> audio` applying `variation`'s level and tilt curves, or None."""
+  v = variation
+  if v.level_db is None and v.tilt_db_per_octave is None:
+    return None
+  return lambda y, offset: curves.shape(y, sample_rate=sample_rate, level_db=v.level_db,
+                                        tilt=v.tilt_db_per_octave, offset=offset)
+
+
+def shaper(inputs: Inputs) -> Callable[[np.ndarray, int], np.ndarray] | None:
+  """`shaper_of` the variation of `inputs`."""
+  return shaper_of(inputs.variation, inputs.spec.representation.sample_rate)
 
 
 def variables(c: ml_collections.ConfigDict, inputs: Inputs) -> dict:

@@ -111,21 +111,27 @@ def sorted_values(values: jnp.ndarray | Sequence[jnp.ndarray]) -> jnp.ndarray:
   return jnp.sort(jnp.concatenate([m.reshape(-1, m.shape[-1]) for m in maps], axis=0), axis=0)
 
 
+def quantiles(target: jnp.ndarray, n: int) -> jnp.ndarray:
+  """Sorted columns `[M, K]` (`sorted_values`) read at `n` evenly spaced quantiles (the
+  midpoints of `n` equal shares, linear interpolation), `[n, K]`: the same distributions
+  on `n` points."""
+  m = target.shape[0]
+  at = (jnp.arange(n) + 0.5) * m / n - 0.5
+  return jax.vmap(lambda col: jnp.interp(at, jnp.arange(m), col), in_axes=1,
+                  out_axes=1)(target)
+
+
 def quantile_loss(values: jnp.ndarray, target: jnp.ndarray) -> jnp.ndarray:
   """Squared Wasserstein-2 distance of each column's distribution to a target's, averaged.
 
   `values` `[..., positions, K]` (N positions) are sorted per column; the target's
-  sorted columns `[M, K]` (`sorted_values`) are read at the same N quantiles (linear
-  interpolation), so any M works. In one dimension optimal transport is sorting: this
+  sorted columns `[M, K]` (`sorted_values`) are read at the same N quantiles
+  (`quantiles`), so any M works. In one dimension optimal transport is sorting: this
   matches the whole distribution of each column (its mean, spread, skew, ...), not
   only its moments.
   """
   v = jnp.sort(values.reshape(-1, values.shape[-1]), axis=0)
-  n, m = v.shape[0], target.shape[0]
-  at = (jnp.arange(n) + 0.5) * m / n - 0.5
-  quantiles = jax.vmap(lambda col: jnp.interp(at, jnp.arange(m), col), in_axes=1,
-                       out_axes=1)(target)
-  return jnp.mean((v - quantiles) ** 2)
+  return jnp.mean((v - quantiles(target, v.shape[0])) ** 2)
 
 
 def correlation(values: jnp.ndarray | Sequence[jnp.ndarray]) -> jnp.ndarray:

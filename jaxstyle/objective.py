@@ -337,3 +337,67 @@ def targets(o: Objective, net: nets.StackedConv, variables: dict,
   if "diversity" in extra:
     t = t._replace(style=jnp.concatenate(style, axis=0))
   return t
+
+
+def interpolate(a: Targets, b: Targets, w) -> Targets:
+  """The targets a share `w` of the way from `a` to `b` (in [0, 1], may be traced): two
+  styles' targets under one objective, each term along a path on which it stays valid.
+
+  - Distributions (`spectrum`, `band_spectrum`, `sliced`) quantile by quantile: the
+    Wasserstein-2 geodesic, which moves mass instead of cross-fading two distributions
+    (both read at the larger count of quantiles, `losses.quantiles`).
+  - Grams linearly, so they stay positive semi-definite: their factors stacked,
+    `sqrt(1 - w) La` over `sqrt(w) Lb`, whose Gram is `(1 - w) Ga + w Gb`.
+  - Correlations and autocorrelations linearly (a correlation matrix stays one).
+  - The long-term spectrum (`rms`), the log floor and the band scales in log magnitude;
+    the band envelopes' quantiles move in absolute units, then take the new scale.
+  - The diversity term's copy reference holds both styles; `filters` and `directions`
+    are the objective's own, `a`'s.
+
+  Shapes follow `a` and `b` only (not `w`), so every share runs in one program.
+  """
+  w = jnp.asarray(w, jnp.float32)
+  lin = lambda x, y: (1 - w) * x + w * y  # noqa: E731
+  geo = lambda x, y: jnp.exp(lin(jnp.log(jnp.maximum(x, 1e-30)),  # noqa: E731
+                                 jnp.log(jnp.maximum(y, 1e-30))))
+
+  def quantiles(x, y, sx=1.0, sy=1.0):
+    n = max(x.shape[0], y.shape[0])
+    return lin(losses.quantiles(x, n) * sx, losses.quantiles(y, n) * sy)
+
+  def either(x, y, f):
+    return None if x is None else f(x, y)
+
+  scale = either(a.band_scale, b.band_scale, geo)
+  return Targets(
+      gram={k: jnp.concatenate([jnp.sqrt(1 - w) * a.gram[k], jnp.sqrt(w) * b.gram[k]])
+            for k in a.gram},
+      floor=geo(a.floor, b.floor),
+      rms=geo(a.rms, b.rms),
+      spectrum=either(a.spectrum, b.spectrum, quantiles),
+      correlation=either(a.correlation, b.correlation, lin),
+      modulation=either(a.modulation, b.modulation, lin),
+      autocorrelation=either(a.autocorrelation, b.autocorrelation,
+                             lambda x, y: {k: lin(x[k], y[k]) for k in x}),
+      sliced=either(a.sliced, b.sliced, lambda x, y: {k: quantiles(x[k], y[k]) for k in x}),
+      directions=a.directions,
+      style=either(a.style, b.style, lambda x, y: jnp.concatenate([x, y])),
+      filters=a.filters,
+      band_scale=scale,
+      band_spectrum=either(a.band_spectrum, b.band_spectrum, lambda x, y: quantiles(
+          x, y, a.band_scale, b.band_scale) / scale),
+      band_correlation=either(a.band_correlation, b.band_correlation, lin),
+      band_modulation=either(a.band_modulation, b.band_modulation, lin),
+  )
+
+
+def barycentre(targets: Sequence[Targets], weights: Sequence[float]) -> Targets:
+  """The weighted barycentre of several styles' targets (`weights` positive, any sum):
+  `interpolate` folded over them, each step taking its style's share of the weight so
+  far (every term's path is linear in its own coordinates, so the order does not
+  matter)."""
+  total, out = float(weights[0]), targets[0]
+  for t, w in zip(targets[1:], weights[1:], strict=True):
+    total += float(w)
+    out = interpolate(out, t, float(w) / total)
+  return out

@@ -50,6 +50,7 @@ def _record(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: st
       "output": {"file": f"{name}.{output.container}", "format": output.container,
                  "subtype": output.subtype, "sample_rate": output.rate or c.sample_rate},
       "config": c.to_dict(),
+      "variation": _variation(inputs.variation),
       "initial_losses": {k: v[0] for k, v in history.items() if k not in ("iteration", "seconds")},
       "final_losses": {k: v[best] for k, v in history.items() if k != "seconds"},
       "stop_reason": stop_reason,
@@ -61,6 +62,16 @@ def _record(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: st
       "history": history,
       **(extra or {}),
   }
+
+
+def _variation(v: inputs_lib.Variation) -> dict:
+  """The record of a `Variation`: weights, morph and curves as JSON."""
+  curve = lambda k: None if k is None else {"times_s": list(k.times_s),  # noqa: E731
+                                            "values": list(k.values)}
+  shape = v.morph_curve if isinstance(v.morph_curve, str) else curve(v.morph_curve)
+  return {"weights": None if v.weights is None else list(v.weights),
+          "morph_to": list(v.morph_to), "morph_curve": shape if v.morph_to else None,
+          "level_db": curve(v.level_db), "tilt_db_per_octave": curve(v.tilt_db_per_octave)}
 
 
 def _plot(path: str, inputs: inputs_lib.Inputs, result: synthesis.Result, *,
@@ -151,6 +162,7 @@ def run(
     clip_s: float | None = None,
     output: outputs.Output = outputs.WAV,
     channels: int = 1,
+    variation: inputs_lib.Variation = inputs_lib.STILL,
     extra: dict | None = None,
 ) -> dict:
   """Texture synthesis (no `content_path`) or style transfer, written to `output_dir`.
@@ -171,6 +183,8 @@ def run(
     channels: 1, or 2 for a stereo texture: two textures (seeds `seed` and `seed + 1`,
       one program) mixed so that their coherence and level difference per band follow
       the stereo style files (a diffuse field for mono ones; `jaxstyle.stereo`).
+    variation: the style files' weights, a morph to other files, level and tilt curves
+      (`inputs.Variation`).
     extra: entries added to the record (e.g. a sweep point's).
 
   Returns:
@@ -183,8 +197,11 @@ def run(
     raise InputError(f"--channels must be 1 or 2, got {channels}")
   if channels == 2 and content_path is not None:
     raise InputError("--channels=2 makes stereo textures; style transfer is mono")
+  if channels == 2 and variation.morph_to:
+    raise InputError("--channels=2 makes stereo textures of one style; a morph is mono")
   inputs = inputs_lib.load(c, style_paths=style_paths, content_path=content_path,
-                           duration_s=duration_s, offset_s=offset_s, clip_s=clip_s)
+                           duration_s=duration_s, offset_s=offset_s, clip_s=clip_s,
+                           variation=variation)
   if inputs.long and channels == 2:
     raise InputError(f"--channels=2 makes stereo textures up to config.block_s "
                      f"({c.block_s:g} s) long; ask for a shorter --duration_s")
@@ -195,17 +212,22 @@ def run(
   t0 = time.perf_counter()
   stereo_pair = None
   variables = inputs_lib.variables(c, inputs)
+  targets = inputs_lib.targets(inputs, variables)
   if channels == 2:
     clips = [audio.load(p, sample_rate=c.sample_rate, offset_s=offset_s, duration_s=clip_s,
                         mono=False) for p in style_paths]
     result, partner = batch_lib.synthesize(
-        [batch_lib.Job(inputs.spec, inputs.style_specs, None, seed + k) for k in range(2)],
-        variables=variables)
+        [batch_lib.Job(inputs.spec, inputs.style_specs, None, seed + k, targets)
+         for k in range(2)], variables=variables)
     stereo_pair = (partner, stereo.target(clips, sample_rate=c.sample_rate))
   else:
     (result,) = batch_lib.synthesize(
-        [batch_lib.Job(inputs.spec, inputs.style_specs, inputs.content_spec, seed)],
+        [batch_lib.Job(inputs.spec, inputs.style_specs, inputs.content_spec, seed, targets)],
         variables=variables)
+  if (shape := inputs_lib.shaper(inputs)) is not None:
+    result = dataclasses.replace(result, audio=shape(result.audio, 0))
+    if stereo_pair is not None:
+      stereo_pair = (dataclasses.replace(partner, audio=shape(partner.audio, 0)), stereo_pair[1])
   seconds = {"compile": result.compile_s, "synthesis": time.perf_counter() - t0,
              "total": time.perf_counter() - start}
   return finish(c, inputs, result, name=name or inputs.name(), seed=seed, output_dir=output_dir,
@@ -226,7 +248,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
   p = inputs.plan
   inputs_lib.check_disk(output_dir, inputs.n_samples * (4 + 4 * (output.rate or c.sample_rate)
                                               / c.sample_rate))
-  logging.info("%d blocks of %.1f s (config.block_s), each continuing the last", p.n_blocks,
+  logging.info("%d block(s) of %.1f s, each continuing the last", p.n_blocks,
                p.block / c.sample_rate)
   listener = blocks.Listener(p, n_samples=inputs.n_samples, sample_rate=c.sample_rate)
   per_block, first, convergence = [], None, []
@@ -236,9 +258,9 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
   with outputs.together({k: paths[k] for k in ("json", "png")}) as tmp, outputs.audio_stream(
       paths[output.container], sample_rate=c.sample_rate, output=output) as write:
     variables = inputs_lib.variables(c, inputs)
-    targets = batch_lib.targets(inputs.spec, inputs.style_specs, variables)
-    for b in blocks.synthesize(inputs.spec, targets, p, n_samples=inputs.n_samples, seed=seed,
-                               variables=variables):
+    for b in blocks.synthesize(inputs.spec, inputs_lib.targets(inputs, variables), p,
+                               n_samples=inputs.n_samples, seed=seed, variables=variables,
+                               shaper=inputs_lib.shaper(inputs)):
       write(b.audio)
       listener.add(b.audio)
       first = first or b.result

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_quickstart_notebook_runs(tmp_path, monkeypatch):
   nb = nbformat.read(os.path.join(ROOT, "examples", "quickstart.ipynb"), as_version=4)
   (params,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-  params.source += "\nSECONDS = 1.0\nITERATIONS = 3\n"
+  params.source += "\nSECONDS = 1.0\nITERATIONS = 3\nMORPH_SECONDS = 6.0\n"
   # The kernel runs `python`: this interpreter's, which has jaxstyle.
   monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
   nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
@@ -26,4 +26,5 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
   assert "texture: 1.0 s" in texts
   assert any("image/png" in o.get("data", {}) for o in outputs)  # the spectrogram figure
   players = [o for o in outputs if "<audio" in o.get("data", {}).get("text/html", "")]
-  assert len(players) == 2  # style and texture
+  assert len(players) == 3  # style, texture and the morph
+  assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # its spectrogram too
