@@ -17,14 +17,19 @@ import os
 import time
 
 from absl import logging
+import jax.numpy as jnp
 import librosa
 import ml_collections
 import numpy as np
 
 from jaxstyle import api
 from jaxstyle import audio
+from jaxstyle import batch
 from jaxstyle import config as config_lib
 from jaxstyle import metrics
+from jaxstyle import objective
+from jaxstyle import representation
+from jaxstyle import synthesis
 from jaxstyle.errors import InputError
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -195,3 +200,44 @@ def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
   config_lib.check(c)
   name = os.path.splitext(os.path.basename(path))[0]
   return (f"{name}[{','.join(overrides)}]" if overrides else name), c
+
+
+def morph_windows(c: ml_collections.ConfigDict, a: np.ndarray, b: np.ndarray, *,
+                  duration_s: float, window_s: float, seed: int = 0) -> dict:
+  """A morph from style `a` to style `b` (waveforms `[samples]`) measured in successive
+  windows, beside plain textures of each and mixes by weight.
+
+  Returns `{"rows": [{"start_s", "stats_a", "stats_b", "barycentre_loss"}], "plain":
+  {"a": (stats_a, stats_b), "b": ...}, "mix": {weight of a: (stats_a, stats_b)},
+  "audio": {name: waveform}}`: `stats_*` is `metrics.texture_stats_distance` to each
+  style; `barycentre_loss` the objective's value (`objective.function`) of the window's
+  spectrogram against the targets halfway between the styles (`objective.interpolate`).
+  """
+  rate, window = c.sample_rate, int(round(window_s * c.sample_rate))
+  stats = lambda ref, y: metrics.texture_stats_distance(ref, y, sample_rate=rate)["total"]  # noqa: E731
+  both = lambda y: (stats(a, y), stats(b, y))  # noqa: E731
+  y = api.texture(a, c, duration_s=duration_s, morph_to=b, seed=seed)
+  spec = config_lib.spec(c, n_samples=window)
+  r = spec.representation
+  halfway = objective.interpolate(*(batch.targets(spec, [representation.analyze(s, r)])
+                                    for s in (a, b)), 0.5)
+  problem = synthesis.problem(spec, halfway)
+  rows, sounds = [], {"style_a": a, "style_b": b, "morph": y}
+  for k, start in enumerate(range(0, y.size - window + 1, window)):
+    w = y[start:start + window]
+    x = objective.to_variable(jnp.asarray(representation.analyze(w, r)), spec.objective,
+                              halfway.floor)
+    rows.append({"start_s": start / rate, **dict(zip(("stats_a", "stats_b"), both(w),
+                                                      strict=True)),
+                 "barycentre_loss": float(problem.fun(x, *problem.args)[0])})
+    sounds[f"window_{k:02d}"] = w
+  plain = {}
+  for name, s in (("a", a), ("b", b)):
+    sounds[f"plain_{name}"] = api.texture(s, c, duration_s=window_s, seed=seed)
+    plain[name] = both(sounds[f"plain_{name}"])
+  mix = {}
+  for wa in (0.8, 0.2):
+    sounds[f"mix_{wa:g}"] = api.texture([a, b], c, weights=[wa, 1 - wa], duration_s=window_s,
+                                        seed=seed)
+    mix[wa] = both(sounds[f"mix_{wa:g}"])
+  return {"rows": rows, "plain": plain, "mix": mix, "audio": sounds}

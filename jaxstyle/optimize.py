@@ -189,18 +189,20 @@ def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -
     i = s.iteration + 1
     finite = jnp.isfinite(value) & jax.tree.reduce(
         jnp.logical_and, jax.tree.map(lambda a: jnp.all(jnp.isfinite(a)), x))
-    better = value <= s.best_value
+    better = finite & (value <= s.best_value)
     stalls = jnp.where(stalled(s.best_value, value, tolerance), s.stalls + 1, 0)
-    stop = (settings.stall_iterations > 0) & (stalls >= settings.stall_iterations)
+    stall = finite & (settings.stall_iterations > 0) & (stalls >= settings.stall_iterations)
     pick = lambda new, old: jax.tree.map(  # noqa: E731
         lambda a, b: jnp.where(better, a, b), new, old)
-    taken = State(
-        x, inner, value, aux, i, pick(x, s.best_x), pick(value, s.best_value),
-        pick(i, s.best_iteration), stalls.astype(jnp.int32),
-        jnp.where(stop, STALLED, RUNNING).astype(jnp.int32), jnp.where(stop, i, 0),
-        {k: h.at[i].set(value if k == "total" else aux[k]) for k, h in s.history.items()})
-    refused = s._replace(stop=jnp.int32(NONFINITE), stop_at=i)
-    return jax.tree.map(lambda a, b: jnp.where(finite, a, b), taken, refused)
+    # A non-finite step stops the run where it was: its iteration is not counted, and the
+    # best iterate stays (the new x and solver state are no longer used).
+    return State(
+        x, inner, value, aux, jnp.where(finite, i, s.iteration), pick(x, s.best_x),
+        pick(value, s.best_value), pick(i, s.best_iteration), stalls.astype(jnp.int32),
+        jnp.where(finite, jnp.where(stall, STALLED, RUNNING), NONFINITE).astype(jnp.int32),
+        jnp.where(stall | ~finite, i, 0).astype(jnp.int32),
+        {k: h.at[i].set(jnp.where(finite, value if k == "total" else aux[k], jnp.nan))
+         for k, h in s.history.items()})
 
   return jax.lax.while_loop(running, body, state)
 
