@@ -2,7 +2,8 @@
 
 Drawn with matplotlib's object API (`matplotlib.figure.Figure`), so importing jaxstyle
 changes no matplotlib state (e.g. a notebook's inline backend). Spectrograms are
-network-scale `[time, bins]` arrays, drawn with time on x.
+network-scale `[time, bins]` arrays, drawn with time on x and their magnitudes in dB
+(`level_db`), so that a dropout or a missing band shows.
 """
 
 from collections.abc import Sequence
@@ -10,24 +11,37 @@ import math
 
 from matplotlib import axes as axes_lib
 from matplotlib import figure
+from matplotlib import image
 import numpy as np
 
 from jaxstyle import representation
+from jaxstyle import spectral
+
+RANGE_DB = 80.0  # the levels shown, down from each panel's loudest bin
+
+
+def level_db(spec: np.ndarray, r: representation.Representation) -> np.ndarray:
+  """The magnitudes of `spec` `[time, bins]` (network scale of `r`) in dB relative to
+  its largest, `[time, bins]`, floored at `-RANGE_DB`."""
+  mag = np.maximum(np.asarray(spectral.decompress(np.asarray(spec), log_max=r.log_max),
+                              np.float64), 0.0)
+  return 20 * np.log10(np.maximum(mag / max(mag.max(), 1e-30), 10 ** (-RANGE_DB / 20)))
 
 
 def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, r: representation.Representation,
-                     title: str, *, fontsize: float | None = None) -> None:
-  """Draws `spec` `[time, bins]` of representation `r` on `ax`: STFT bins on a linear
-  kHz axis, log-frequency bins (`cqt`, `cqt_map`) with ticks in Hz at octaves."""
+                     title: str, *, fontsize: float | None = None) -> image.AxesImage:
+  """Draws `spec` `[time, bins]` of representation `r` on `ax` in dB (`level_db`, 0 at
+  the top of the colour map): STFT bins on a linear kHz axis, log-frequency bins (`cqt`,
+  `cqt_map`) with ticks in Hz at octaves. Returns the image, e.g. for a colour bar."""
   seconds = spec.shape[0] * r.hop_length / r.sample_rate
   top = r.sample_rate / 2000 if r.kind == "stft" else spec.shape[1]
-  ax.imshow(np.asarray(spec).T, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1,
-            extent=(0, seconds, 0, top))
+  im = ax.imshow(level_db(spec, r).T, origin="lower", aspect="auto", cmap="magma",
+                 vmin=-RANGE_DB, vmax=0, extent=(0, seconds, 0, top))
   ax.set_title(title, fontsize=fontsize)
   ax.set_xlabel("time (s)")
   if r.kind == "stft":
     ax.set_ylabel("kHz")
-    return
+    return im
   centres_hz = representation.bin_frequencies_hz(r)
   octaves_hz = 2.0 ** np.arange(math.ceil(np.log2(centres_hz[0])),
                                 math.floor(np.log2(centres_hz[-1])) + 1, dtype=np.float64)
@@ -36,16 +50,17 @@ def draw_spectrogram(ax: axes_lib.Axes, spec: np.ndarray, r: representation.Repr
                           np.arange(centres_hz.size) + 0.5))
   ax.set_yticklabels([f"{f:g}" for f in octaves_hz])
   ax.set_ylabel("Hz")
+  return im
 
 
 def summary_figure(*, panels: Sequence[tuple[str, np.ndarray]], history: dict[str, list[float]],
                    r: representation.Representation) -> figure.Figure:
-  """One panel per `(title, spectrogram [time, bins])` of representation `r`, then the
-  loss terms over the iterations."""
+  """One panel per `(title, spectrogram [time, bins])` of representation `r`, each with a
+  colour bar in dB, then the loss terms over the iterations."""
   fig = figure.Figure(figsize=(8, 2.4 * (len(panels) + 1)), dpi=80)
   axes = fig.subplots(len(panels) + 1, 1, squeeze=False)[:, 0]
   for ax, (title, spec) in zip(axes, panels, strict=False):
-    draw_spectrogram(ax, spec, r, title)
+    fig.colorbar(draw_spectrogram(ax, spec, r, title), ax=ax, label="dB")
   ax = axes[-1]
   for key, values in history.items():
     if key != "iteration" and max(values) > 0:

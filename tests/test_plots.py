@@ -48,3 +48,17 @@ def test_log_frequency_axis_ticks_sit_on_the_bins_they_name():
   for tick, hz in zip(ax.get_yticks(), labels, strict=True):
     # The bin drawn at the tick (bin k spans [k, k + 1)) has about the tick's frequency.
     assert centres[int(tick)] == pytest.approx(hz, rel=2 ** (1 / c.cqt_bins_per_octave) - 1)
+
+
+def test_spectrograms_are_drawn_in_db_so_quiet_bins_show():
+  r = config.representation_spec(config.base())
+  # Bins at 1, 0.1, 0.01 and 0 times the loudest magnitude: 0, -20, -40 and -80 dB (the floor).
+  mag = np.array([[1.0, 0.1, 0.01, 0.0]]) * 50
+  spec = np.log1p(mag) / r.log_max  # network scale (`spectral.compress`)
+  fig = plots.summary_figure(panels=[("p", spec)], history={"iteration": [0], "style": [1.0]},
+                             r=r)
+  im = fig.axes[0].get_images()[0]
+  np.testing.assert_allclose(im.get_array()[:, 0], [0, -20, -40, -80], atol=1e-3)
+  # One hundredth of the loudest magnitude sits mid-scale, not at the black end.
+  assert im.norm(im.get_array()[2, 0]) == pytest.approx(0.5, abs=1e-4)
+  assert "dB" in [a.get_ylabel() for a in fig.axes]  # the colour bar
