@@ -568,6 +568,46 @@ def onset_correlation(
   return float(a @ b / scale) if scale > 0 else 0.0
 
 
+def dropouts(audio: np.ndarray, *, sample_rate: float, frame_s: float = 0.032,
+             context_s: float = 1.0, depth_db: float = 10.0) -> dict[str, float]:
+  """Broadband dips: frames much quieter than the sound around them.
+
+  The level of a frame is its mean power in dB (the whole band), over frames of
+  `frame_s` hopped by half a frame: `1 + (samples - frame) // hop` frames, levels
+  floored 120 dB below the mean frame power. Each frame is compared with the median
+  level of the frames within `context_s / 2` of it on either side; frames closer than
+  that to either end are left out.
+
+  Args:
+    audio: waveform `[samples]`, at least two contexts long.
+    sample_rate: its sample rate.
+    frame_s: frame length in seconds.
+    context_s: length of the window of the local median, in seconds.
+    depth_db: how far below its local median a frame's level must lie to count.
+
+  Returns:
+    {"share": share of the compared frames more than `depth_db` below their local
+    median, "deepest_db": the lowest of the compared frames' levels minus their local
+    medians, in dB}.
+  """
+  _check_rate(sample_rate)
+  frame = int(round(frame_s * sample_rate))
+  hop = max(frame // 2, 1)
+  half = int(round(context_s / 2 * sample_rate / hop))  # context frames on each side
+  if frame < 2 or half < 1:
+    raise InputError(f"need frames of 2 samples or more and a context of 3 frames or more, "
+                     f"got frame_s={frame_s}, context_s={context_s}")
+  min_samples = int(np.ceil(2 * context_s * sample_rate))
+  y = _waveform(audio, "audio", min_samples, f"two contexts of {context_s} s")
+  power = np.mean(np.lib.stride_tricks.sliding_window_view(y, frame)[::hop] ** 2, axis=1)
+  if not np.any(power):
+    raise InputError("audio is silent")
+  level = 10 * np.log10(np.maximum(power, 1e-12 * power.mean()))
+  local = np.median(np.lib.stride_tricks.sliding_window_view(level, 2 * half + 1), axis=1)
+  dip = level[half:level.size - half] - local
+  return {"share": float(np.mean(dip < -depth_db)), "deepest_db": float(dip.min())}
+
+
 def evaluate(
     candidate: np.ndarray,
     *,

@@ -207,6 +207,29 @@ def test_evaluate_reports_all_metrics_as_json(reference):
   assert only_first["style"]["copy"]["fraction"] == 0.0
 
 
+def test_dropouts_of_steady_noise_and_of_gated_gaps():
+  sr = SAMPLE_RATE_HZ
+  noise = np.random.default_rng(0).standard_normal(4 * sr)
+  steady = metrics.dropouts(noise, sample_rate=sr)
+  assert steady["share"] == 0 and -3 < steady["deepest_db"] < 0
+  # The frame grid: frames of 32 ms hopped by half, compared away from the ends.
+  frame = round(0.032 * sr)
+  hop = frame // 2
+  compared = 1 + (noise.size - frame) // hop - 2 * round(0.5 * sr / hop)
+  gated = noise.copy()
+  for start in hop * np.array([40, 80, 120, 160, 200]):  # 5 gaps of one frame, 40 dB down
+    gated[start:start + frame] *= 10 ** (-40 / 20)
+  dips = metrics.dropouts(gated, sample_rate=sr)
+  # One frame per gap; the frames half in a gap are only 3 dB down.
+  assert dips["share"] == pytest.approx(5 / compared)
+  assert dips["deepest_db"] == pytest.approx(-40, abs=1)
+  assert metrics.dropouts(gated, sample_rate=sr) == dips
+  assert metrics.dropouts(0.01 * gated, sample_rate=sr) == pytest.approx(dips)  # level free
+  assert metrics.dropouts(gated, sample_rate=sr, depth_db=50)["share"] == 0
+  with pytest.raises(ValueError, match="two contexts"):
+    metrics.dropouts(noise[:int(1.9 * sr)], sample_rate=sr)
+
+
 TOO_SHORT = np.zeros(100, dtype=np.float32) + 0.1
 BAD_INPUTS = {  # name: (candidate, expected message)
     "empty": (np.zeros(0, dtype=np.float32), "non-empty mono"),
@@ -225,6 +248,7 @@ CALLS = {
         np.ones((10, N_FFT // 2 + 1)), x, n_fft=N_FFT, hop_length=HOP_LENGTH
     ),
     "evaluate": lambda ref, x: metrics.evaluate(x, sample_rate=SAMPLE_RATE_HZ, style=ref),
+    "dropouts": lambda ref, x: metrics.dropouts(x, **RATE),
 }
 
 
