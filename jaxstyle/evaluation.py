@@ -34,7 +34,7 @@ from jaxstyle.errors import InputError
 
 EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 # Scores of `score`, lower is better except where noted; the report's columns.
-SCORES = ("stats", "stats_held_out", "log_mel_db", "erb_db", "copy", "seam")
+SCORES = ("stats", "stats_held_out", "log_mel_db", "erb_db", "copy", "seam", "dips")
 BASELINES = ("held_out", "shaped_noise", "chunk_shuffle")
 
 
@@ -72,17 +72,35 @@ def shaped_noise(style: np.ndarray, *, n_samples: int, seed: int, n_fft: int = 2
   return librosa.istft(noise, hop_length=hop, length=n_samples)
 
 
-def chunk_shuffle(style: np.ndarray, *, n_samples: int, seed: int, chunk: int) -> np.ndarray:
-  """The style cut into chunks of `chunk` samples, shuffled and joined, `[n_samples]`.
+def equal_power_fades(fade: int) -> tuple[np.ndarray, np.ndarray]:
+  """The gains `[fade]` of a cross-fade, (in, out) = (sin, cos) of a quarter turn sampled
+  at the sample centres: in**2 + out**2 = 1 at every sample."""
+  angle = 0.5 * np.pi * (np.arange(fade) + 0.5) / fade
+  return np.sin(angle), np.cos(angle)
 
-  A strong baseline for the statistics (it is the style, rearranged), and a copy by
-  construction.
+
+def chunk_shuffle(style: np.ndarray, *, n_samples: int, seed: int, chunk: int,
+                  fade: int) -> np.ndarray:
+  """The style cut into chunks, shuffled and joined by equal-power cross-fades, `[n_samples]`.
+
+  Chunks of `chunk + fade` samples start every `chunk` samples of the style; chunk `j`
+  of the shuffled order starts at output sample `j * chunk - fade`, fading in
+  (`equal_power_fades`) over the last `fade` samples of chunk `j - 1`, which fade out
+  over the same samples. A strong baseline for the statistics (it is the style,
+  rearranged, without clicks at the joins), and a copy by construction.
   """
-  chunks = [style[i:i + chunk] for i in range(0, style.size - chunk + 1, chunk)]
+  span = chunk + fade
+  chunks = [style[i:i + span] for i in range(0, style.size - span + 1, chunk)]
+  n_chunks = -(-(n_samples + fade) // chunk)  # the last one fades out after n_samples
   rng = np.random.default_rng(seed)
   order = np.concatenate([rng.permutation(len(chunks))
-                          for _ in range(-(-n_samples // (chunk * len(chunks))))])
-  return np.concatenate([chunks[i] for i in order])[:n_samples]
+                          for _ in range(-(-n_chunks // len(chunks)))])[:n_chunks]
+  fade_in, fade_out = equal_power_fades(fade)
+  window = np.concatenate([fade_in, np.ones(chunk - fade), fade_out])
+  out = np.zeros(n_chunks * chunk + fade)
+  for j, i in enumerate(order):
+    out[j * chunk:j * chunk + span] += window * chunks[i]
+  return out[fade:fade + n_samples].astype(style.dtype)
 
 
 def texture(c: ml_collections.ConfigDict, style: np.ndarray, *, n_samples: int,
@@ -107,7 +125,9 @@ def score(candidate: np.ndarray, *, style: np.ndarray, held_out: np.ndarray,
   `metrics.log_mel_distance`; erb_db: `metrics.erb_spectrum_distance` (quiet bands
   in dB); copy: `metrics.copy_fraction` against the style excerpt; seam: the spectral
   flux at the wrap of the texture looped, over the interior's 95th percentile
-  (`metrics.seam`; above 1: it clicks or jumps when looped).
+  (`metrics.seam`; above 1: it clicks or jumps when looped); dips: of the texture
+  alone, the share of 32 ms frames more than 10 dB below the median level of the
+  surrounding second (`metrics.dropouts`; it needs 2 s or more).
   """
   cand, ref, held = unit_rms(candidate), unit_rms(style), unit_rms(held_out)
   kw = dict(sample_rate=sample_rate)
@@ -118,6 +138,7 @@ def score(candidate: np.ndarray, *, style: np.ndarray, held_out: np.ndarray,
       "erb_db": metrics.erb_spectrum_distance(ref, cand, **kw),
       "copy": metrics.copy_fraction(ref, cand, **kw)["fraction"],
       "seam": metrics.seam(cand, **kw)["flux"],
+      "dips": metrics.dropouts(cand, **kw)["share"],
   }
 
 
@@ -134,7 +155,8 @@ def baselines(*, sample_rate: int, seed: int) -> list[Method]:
   return [
       Method("shaped_noise", lambda s, n: shaped_noise(s, n_samples=n, seed=seed)),
       Method("chunk_shuffle", lambda s, n: chunk_shuffle(
-          s, n_samples=n, seed=seed, chunk=int(0.1 * sample_rate))),
+          s, n_samples=n, seed=seed, chunk=int(0.1 * sample_rate),
+          fade=int(0.01 * sample_rate))),
   ]
 
 
@@ -148,9 +170,10 @@ def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate: int,
   """Scores every method on every recording.
 
   Returns:
-    `{"recordings": [{"name", "methods": {method: {**SCORES, "seconds"}}}],
-    "mean": {method: {**SCORES, "seconds"}}, "audio": {recording: {method or
-    "style": waveform}}}`; the `held_out` method is the held-out excerpt itself.
+    `{"recordings": [{"name", "style_dips", "methods": {method: {**SCORES, "seconds"}}}],
+    "mean": {method: {**SCORES, "seconds"}}, "style_dips", "audio": {recording: {method
+    or "style": waveform}}}`; the `held_out` method is the held-out excerpt itself;
+    `style_dips` is the style excerpt's own `dips` (per recording, and their mean).
   """
   n_samples = int(round(excerpt_s * sample_rate))
   rows, sounds = [], {}
@@ -160,6 +183,7 @@ def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate: int,
     style, held = excerpts(y, n_samples=n_samples, name=path)
     audio.check(style, name=f"{path} (style excerpt)", n_fft=2048)
     sounds[name] = {"style": style}
+    style_dips = metrics.dropouts(style, sample_rate=sample_rate)["share"]
     scores = {}
     for m in [Method("held_out", lambda s, n, held=held: held), *methods]:
       start = time.perf_counter()
@@ -170,16 +194,18 @@ def run(paths: Sequence[str], methods: Sequence[Method], *, sample_rate: int,
       sounds[name][m.name] = out
       logging.info("[%d/%d] %s, %s: %s", k, len(paths), name, m.name,
                    " ".join(f"{s} {v:.3g}" for s, v in scores[m.name].items()))
-    rows.append({"name": name, "methods": scores})
+    rows.append({"name": name, "style_dips": style_dips, "methods": scores})
   names = list(rows[0]["methods"])
   mean = {m: {s: float(np.mean([r["methods"][m][s] for r in rows]))
               for s in (*SCORES, "seconds")} for m in names}
-  return {"recordings": rows, "mean": mean, "audio": sounds}
+  return {"recordings": rows, "mean": mean,
+          "style_dips": float(np.mean([r["style_dips"] for r in rows])), "audio": sounds}
 
 
-def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
+def method_config(spec: str, *, sample_rate: int = 0) -> tuple[str, ml_collections.ConfigDict]:
   """`PATH[:KEY=VALUE...]` -> (method name, checked config): a config file's
-  `get_config()` with dotted-key overrides, e.g. `configs/texture.py:spectrum_weight=0`."""
+  `get_config()` with dotted-key overrides, e.g. `configs/texture.py:spectrum_weight=0`,
+  and its `sample_rate` replaced by `sample_rate` if that is positive."""
   path, *overrides = spec.split(":")
   if not os.path.isfile(path):
     raise InputError(f"config file not found: {path}")
@@ -197,6 +223,8 @@ def method_config(spec: str) -> tuple[str, ml_collections.ConfigDict]:
     except (ValueError, SyntaxError) as e:
       raise InputError(f"{where}: bad value ({e})") from None
     config_lib.override(c, key, value, where=where)
+  if sample_rate > 0:
+    config_lib.override(c, "sample_rate", sample_rate, where=f"sample rate of {spec!r}")
   config_lib.check(c)
   name = os.path.splitext(os.path.basename(path))[0]
   return (f"{name}[{','.join(overrides)}]" if overrides else name), c

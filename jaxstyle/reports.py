@@ -224,20 +224,24 @@ def sweep_summary(points: Sequence[Any], records: Sequence[dict | None], output_
 
 
 def harness_markdown(report: Mapping, *, command: str) -> str:
-  """`report.md`: the mean table, then one table per score with a row per recording."""
+  """`report.md`: the mean table, then one table per score with a row per recording; the
+  style excerpts' own `dips` in a row of the first and a column of the `dips` table."""
   names = list(report["mean"])
-  head = "| method | " + " | ".join((*evaluation.SCORES, "seconds")) + " |"
+  columns = (*evaluation.SCORES, "seconds")
+  row = lambda cells: "| " + " | ".join(cells) + " |"  # noqa: E731
   lines = ["# Texture quality", "", f"`{command}`", "",
-           f"{len(report['recordings'])} recordings, means (lower is better; all at unit RMS):",
-           "", head, "|---" * (len(evaluation.SCORES) + 2) + "|"]
-  lines += [f"| {m} | " + " | ".join(f"{report['mean'][m][s]:.3g}"
-                                     for s in (*evaluation.SCORES, "seconds")) + " |"
-            for m in names]
+           f"{len(report['recordings'])} recordings, means (lower is better; all at unit RMS; "
+           "dips: the share of 32 ms frames over 10 dB below the surrounding second):", "",
+           row(["method", *columns]), "|---" * (len(columns) + 1) + "|"]
+  lines += [row([m, *(f"{report['mean'][m][s]:.3g}" for s in columns)]) for m in names]
+  lines.append(row(["style excerpt", *(f"{report['style_dips']:.3g}" if s == "dips" else "-"
+                                       for s in columns)]))
   for s in evaluation.SCORES:
-    lines += ["", f"## {s}", "", "| recording | " + " | ".join(names) + " |",
-              "|---" * (len(names) + 1) + "|"]
-    lines += [f"| {r['name']} | " + " | ".join(f"{r['methods'][m][s]:.3g}" for m in names)
-              + " |" for r in report["recordings"]]
+    own = s == "dips"  # the style excerpt's own dips beside the methods'
+    lines += ["", f"## {s}", "", row(["recording", *names] + ["style excerpt"] * own),
+              "|---" * (len(names) + own + 1) + "|"]
+    lines += [row([r["name"], *(f"{r['methods'][m][s]:.3g}" for m in names)]
+                  + [f"{r['style_dips']:.3g}"] * own) for r in report["recordings"]]
   return "\n".join(lines) + "\n"
 
 
