@@ -69,7 +69,8 @@ def _checked(y, name: str, c: ml_collections.ConfigDict) -> np.ndarray:
 def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray],
                content: np.ndarray | None = None, n_frames: int | None = None,
                n_samples: int | None = None, seed: int = 0,
-               variables: dict | None = None) -> synthesis.Result:
+               variables: dict | None = None,
+               waves: Sequence[np.ndarray] | None = None) -> synthesis.Result:
   """Texture synthesis (no content) or style transfer on spectrograms.
 
   Args:
@@ -85,6 +86,7 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray],
     seed: seed of the noise start and of Griffin-Lim's phases.
     variables: the frozen network's (`jaxstyle.checkpoint.variables`); needed when
       `c.params` names a checkpoint, else by default random from `c.net.seed`.
+    waves: the style clips' waveforms `[samples_i]`, needed by `c.auditory_weight`.
 
   Returns:
     `synthesis.Result`: the audio, the best spectrogram, the loss history.
@@ -99,7 +101,8 @@ def synthesize(c: ml_collections.ConfigDict, *, style: Sequence[np.ndarray],
   if variables is None and c.params:
     raise ValueError(f"config.params names a checkpoint ({c.params}): load it with "
                      "jaxstyle.checkpoint.variables and pass the variables")
-  (result,) = batch.synthesize([batch.Job(spec, style, content, seed)], variables=variables)
+  (result,) = batch.synthesize([batch.Job(spec, style, content, seed, waves=waves)],
+                               variables=variables)
   return result
 
 
@@ -109,7 +112,8 @@ def _render(c, style, content, n_samples: int, seed: int) -> np.ndarray:
   content = None if content is None else representation.analyze(content, r)
   n_frames = r.n_frames(n_samples, circular=c.loop)
   return synthesize(c, style=specs, content=content, n_frames=n_frames, n_samples=n_samples,
-                    seed=seed, variables=checkpoint.variables(c, n_frames, specs[0].shape[1])).audio
+                    seed=seed, variables=checkpoint.variables(c, n_frames, specs[0].shape[1]),
+                    waves=style).audio
 
 
 def _curve(value, name: str) -> curves.Curve | None:
@@ -173,9 +177,9 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
   r = spec.representation
   specs = [representation.analyze(y, r) for y in clips]
   variables = checkpoint.variables(c, spec.n_frames, specs[0].shape[1])
-  targets = inputs_lib.targets_of(spec, specs, variables, variation=variation,
+  targets = inputs_lib.targets_of(spec, specs, variables, waves=clips, variation=variation,
                                   morph=[representation.analyze(y, r) for y in ends],
-                                  n_samples=n_samples)
+                                  morph_waves=ends, n_samples=n_samples)
   if p is not None:
     parts = blocks.synthesize(spec, targets, p, n_samples=n_samples, seed=seed,
                               variables=variables, shaper=shaper)

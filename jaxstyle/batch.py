@@ -21,6 +21,7 @@ import functools
 import time
 from typing import Any
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
@@ -112,8 +113,9 @@ def _advance(spec, state, targets, content, variables, weights, hold, until):
                            variables=variables, weights=weights, hold=hold)
 
 
-def _finish(spec, state, key, hold):
-  return synthesis.finish(spec, state, key, hold=hold)
+def _finish(spec, state, targets, key, content, variables, weights, hold):
+  return synthesis.finish(spec, state, targets, key, content=content, variables=variables,
+                          weights=weights, hold=hold)
 
 
 @functools.cache
@@ -124,10 +126,10 @@ def _programs(spec: synthesis.Spec, batched: bool, mesh: Mesh | None, shared_wei
   begin, advance, finish = (functools.partial(f, spec) for f in (_begin, _advance, _finish))
   if batched:
     w = None if shared_weights else 0
-    # targets, key/state, content, variables (shared), weights, hold[, until]
+    # [state,] targets, key/state, content, variables (shared), weights, hold[, until]
     begin = jax.vmap(begin, in_axes=(0, 0, 0, None, w, 0))
     advance = jax.vmap(advance, in_axes=(0, 0, 0, None, w, 0, None))
-    finish = jax.vmap(finish, in_axes=(0, 0, 0))
+    finish = jax.vmap(finish, in_axes=(0, 0, 0, 0, None, w, 0))
     if mesh is not None:
       # Each device runs its jobs alone: no collectives, so no varying-axis checks (optax's
       # line search transposes with a plain float cotangent, which those checks refuse).
@@ -136,7 +138,7 @@ def _programs(spec: synthesis.Spec, batched: bool, mesh: Mesh | None, shared_wei
       split = functools.partial(jax.shard_map, mesh=mesh, out_specs=j, check_vma=False)
       begin = split(begin, in_specs=(j, j, j, s, ws, j))
       advance = split(advance, in_specs=(j, j, j, s, ws, j, s))
-      finish = split(finish, in_specs=(j, j, j))
+      finish = split(finish, in_specs=(j, j, j, j, s, ws, j))
   return jax.jit(begin), jax.jit(advance), jax.jit(finish)
 
 
@@ -188,7 +190,7 @@ def run(spec: synthesis.Spec, targets: objective.Targets, keys: jax.Array, *,
   state = begin(targets, keys, content, variables, weights, hold)
   until = jnp.int32(0)
   advance = advance.lower(state, targets, content, variables, weights, hold, until).compile()
-  finish = finish.lower(state, keys, hold).compile()
+  finish = finish.lower(state, targets, keys, content, variables, weights, hold).compile()
   compile_s = time.perf_counter() - start
 
   settings = spec.lbfgs
@@ -209,7 +211,9 @@ def run(spec: synthesis.Spec, targets: objective.Targets, keys: jax.Array, *,
       break
   if show is not None:
     show.close()
-  out = jax.device_get(finish(state, keys, hold))
+  if spec.refine_iterations and progress:
+    logging.info("refining the waveform: %d L-BFGS iterations", spec.refine_iterations)
+  out = jax.device_get(finish(state, targets, keys, content, variables, weights, hold))
   if not batched:
     out = jax.tree.map(lambda a: np.asarray(a)[None], out)
   return [synthesis.result(spec, jax.tree.map(lambda a, j=j: a[j], out), compile_s=compile_s,
@@ -228,6 +232,7 @@ class Job:
     seed: seed of the noise start and of the phase reconstruction.
     targets: the style's targets when made otherwise (e.g. `objective.barycentre`);
       `style` is then unused.
+    waves: the style clips' waveforms `[samples_i]`, which the `auditory` term needs.
   """
 
   spec: synthesis.Spec
@@ -235,15 +240,18 @@ class Job:
   content: np.ndarray | None = None
   seed: int = 0
   targets: objective.Targets | None = None
+  waves: Sequence[np.ndarray] | None = None
 
 
 _targets = jax.jit(synthesis.targets)
 
 
-def targets(spec: synthesis.Spec, style: Sequence[np.ndarray],
-            variables: dict | None = None) -> objective.Targets:
-  """`synthesis.targets` of style spectrograms `[time_i, freq]`, compiled."""
-  return _targets(spec, tuple(jnp.asarray(s) for s in style), variables)
+def targets(spec: synthesis.Spec, style: Sequence[np.ndarray], variables: dict | None = None,
+            waves: Sequence[np.ndarray] | None = None) -> objective.Targets:
+  """`synthesis.targets` of style spectrograms `[time_i, freq]` (and their waveforms
+  `[samples_i]`, for the `auditory` term), compiled."""
+  return _targets(spec, tuple(jnp.asarray(s) for s in style), variables,
+                  None if waves is None else tuple(jnp.asarray(w) for w in waves))
 
 
 def synthesize(jobs: Sequence[Job], *, variables: dict | None = None, mesh: Mesh | None = None,
@@ -268,7 +276,7 @@ def synthesize(jobs: Sequence[Job], *, variables: dict | None = None, mesh: Mesh
     raise InputError("the jobs of one batch need one task (texture or style transfer) and "
                      "equal output shapes")
   variables = synthesis.random_variables(spec) if variables is None else variables
-  stacked = stack_targets([targets(j.spec, j.style, variables) if j.targets is None
+  stacked = stack_targets([targets(j.spec, j.style, variables, j.waves) if j.targets is None
                            else j.targets for j in jobs])
   content = (None if jobs[0].content is None
              else stack([jnp.asarray(j.content, jnp.float32) for j in jobs]))

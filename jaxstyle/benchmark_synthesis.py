@@ -31,7 +31,7 @@ def _jobs(c, *, jobs: int, duration_s: float) -> list[batch.Job]:
   y = examples.birds_and_rain(duration_s=duration_s, sample_rate=c.sample_rate)
   spec = config_lib.spec(c, n_samples=y.size)
   style = representation.analyze(y, spec.representation)
-  return [batch.Job(spec, [style], seed=k) for k in range(jobs)]
+  return [batch.Job(spec, [style], seed=k, waves=[y]) for k in range(jobs)]
 
 
 def _seconds(f) -> float:

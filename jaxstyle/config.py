@@ -117,6 +117,13 @@ def base() -> ml_collections.ConfigDict:
   c.diversity_weight = 0.0  # anti-copy: windows that repeat a window of the style
   c.diversity_window = 20  # ... of this many frames
   c.diversity_threshold = 0.5  # ... whose mean frame cosine similarity passes this
+  # The waveform's own auditory statistics (jaxstyle.auditory, after McDermott & Simoncelli
+  # 2011: ERB-band Hilbert envelopes at 400 Hz, their moments, correlations, modulation
+  # power, C1 and C2), in the waveform domain: domain=waveform, or refine_iterations.
+  c.auditory_weight = 0.0
+  # L-BFGS iterations on the waveform after the spectrogram stage and its phase
+  # reconstruction: the same terms through the STFT, plus auditory (0: none; stft only).
+  c.refine_iterations = 0
   # Optimiser.
   # optax (L-BFGS, the default) | jaxopt (archived upstream; the `jaxopt` extra). Equal
   # or lower losses per iteration on the papers' and jaxstyle's objectives (BUILD.md).
@@ -155,7 +162,10 @@ def texture() -> ml_collections.ConfigDict:
   (`spectrum`, `band_spectrum`), their correlations (`correlation`, `band_correlation`)
   and their autocorrelations up to 0.5 s (`modulation`, `band_modulation`); beside them
   the Grams of a one-stack random net of kernel width 11 (widths of 3 to 101 frames,
-  `net.kernel_sizes`, scored worse and ran at half the speed).
+  `net.kernel_sizes`, scored worse and ran at half the speed). Its audio is then
+  equalised to the style's long-term spectrum and refined on the waveform for 60
+  iterations with the same terms and the waveform's own auditory statistics
+  (`auditory_weight`, `synthesis.refine`).
   """
   c = base()
   c.n_fft, c.hop_length = 512, 128
@@ -170,6 +180,8 @@ def texture() -> ml_collections.ConfigDict:
   c.band_spectrum_weight = c.band_correlation_weight = c.band_modulation_weight = 1000.0
   c.iterations = 250
   c.log_every = 25
+  c.refine_iterations = 60
+  c.auditory_weight = 100.0
   return c
 
 
@@ -304,7 +316,7 @@ def spec(c: ml_collections.ConfigDict, *, n_samples: int) -> synthesis.Spec:
   """The `synthesis.Spec` of a config for an output of `n_samples` samples (a loop's:
   `output_samples`): where the config stops. Raises `InputError` naming a bad key."""
   return synthesis.Spec(objective_spec(c), net_spec(c), lbfgs_spec(c), phase_spec(c), n_samples,
-                        c.init, c.noise_init)
+                        c.init, c.noise_init, c.refine_iterations)
 
 
 def in_blocks(c: ml_collections.ConfigDict, n_samples: int, *, morph: bool = False

@@ -247,7 +247,7 @@ def morph_windows(c: ml_collections.ConfigDict, a: np.ndarray, b: np.ndarray, *,
   y = api.texture(a, c, duration_s=duration_s, morph_to=b, seed=seed)
   spec = config_lib.spec(c, n_samples=window)
   r = spec.representation
-  halfway = objective.interpolate(*(batch.targets(spec, [representation.analyze(s, r)])
+  halfway = objective.interpolate(*(batch.targets(spec, [representation.analyze(s, r)], None, [s])
                                     for s in (a, b)), 0.5)
   problem = synthesis.problem(spec, halfway)
   rows, sounds = [], {"style_a": a, "style_b": b, "morph": y}

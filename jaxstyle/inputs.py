@@ -160,6 +160,7 @@ class Inputs:
   plan: blocks.Plan | None = None  # longer than config.block_s (or a morph): made in blocks
   variation: Variation = STILL
   morph_specs: list[np.ndarray] | None = None  # network scale [time, freq]: a morph's end
+  morphs: list[np.ndarray] | None = None  # waveforms [samples]: a morph's end
 
   @property
   def long(self) -> bool:
@@ -221,30 +222,34 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   return Inputs(styles, style_names, style_specs, content, content_path,
                 None if content is None else representation.analyze(content, r), n_samples,
                 r.n_frames(n_samples, circular=c.loop), spec, plan, v,
-                [representation.analyze(y, r) for y in morphs] or None)
+                [representation.analyze(y, r) for y in morphs] or None, morphs or None)
 
 
 def targets_of(spec: synthesis.Spec, style: Sequence[np.ndarray], variables: dict, *,
-               variation: Variation = STILL, morph: Sequence[np.ndarray] | None = None,
+               waves: Sequence[np.ndarray], variation: Variation = STILL,
+               morph: Sequence[np.ndarray] | None = None,
+               morph_waves: Sequence[np.ndarray] | None = None,
                n_samples: int = 0) -> objective.Targets | blocks.Schedule:
-  """The targets of style spectrograms `[time_i, freq]`: pooled, or with
-  `variation.weights` their barycentre; with `morph` (the end's spectrograms) a function
-  of the output's time along `variation.morph_curve` over `n_samples` (`blocks.morph`)."""
+  """The targets of style spectrograms `[time_i, freq]` and their waveforms `waves`
+  `[samples_i]`: pooled, or with `variation.weights` their barycentre; with `morph` (the
+  end's spectrograms, and `morph_waves` its waveforms) a function of the output's time
+  along `variation.morph_curve` over `n_samples` (`blocks.morph`)."""
   if variation.weights is None:
-    start = batch.targets(spec, style, variables)
+    start = batch.targets(spec, style, variables, waves)
   else:
-    start = objective.barycentre([batch.targets(spec, [s], variables) for s in style],
-                                 variation.weights)
+    start = objective.barycentre([batch.targets(spec, [s], variables, [w])
+                                  for s, w in zip(style, waves, strict=True)], variation.weights)
   if not morph:
     return start
   share = curves.morph(variation.morph_curve, n_samples / spec.representation.sample_rate)
-  return blocks.morph(start, batch.targets(spec, morph, variables), share)
+  return blocks.morph(start, batch.targets(spec, morph, variables, morph_waves), share)
 
 
 def targets(inputs: Inputs, variables: dict) -> objective.Targets | blocks.Schedule:
   """`targets_of` the style (and morph) files of `inputs`."""
-  return targets_of(inputs.spec, inputs.style_specs, variables, variation=inputs.variation,
-                    morph=inputs.morph_specs, n_samples=inputs.n_samples)
+  return targets_of(inputs.spec, inputs.style_specs, variables, waves=inputs.styles,
+                    variation=inputs.variation, morph=inputs.morph_specs,
+                    morph_waves=inputs.morphs, n_samples=inputs.n_samples)
 
 
 def shaper_of(variation: Variation, sample_rate: int

@@ -3,7 +3,7 @@
 `function(net, objective)` is `fun(x, variables, targets, content_features, weights) ->
 (total, terms)`, the one function L-BFGS minimises (`jaxstyle.synthesis` builds its
 arguments); `targets` builds the `Targets` of the style clips, a pure function.
-Spectrograms are network scale, `[time, freq]`.
+Spectrograms are network scale, `[time, freq]`; waveforms `[samples]`.
 """
 
 from collections.abc import Sequence
@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxstyle import auditory
 from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import nets
@@ -27,7 +28,7 @@ PARAMETRIZATIONS = ("linear", "log")
 # Terms beyond the papers' style, content and bound; each is computed only where its
 # `<term>_weight` is positive, so the papers' configs cost what they did.
 EXTRA_TERMS = ("spectrum", "correlation", "modulation", "band_spectrum", "band_correlation",
-               "band_modulation", "autocorrelation", "sliced", "diversity")
+               "band_modulation", "autocorrelation", "sliced", "diversity", "auditory")
 BAND_TERMS = ("band_spectrum", "band_correlation", "band_modulation")
 # The floor of `losses.log_magnitude`, relative to the style's largest magnitude (-100 dB).
 LOG_FLOOR = 1e-5
@@ -57,9 +58,11 @@ class Objective:
       time autocorrelations wrap around its end (the network does: `nets.StackedConv`).
     style_layers, content_layers: tap names, e.g. `("relu1", "relu2")`.
     weights: `((term, weight), ...)` for `style`, `content`, `bound` and every one of
-      `EXTRA_TERMS`; an extra term is computed only where its weight is positive.
+      `EXTRA_TERMS`; an extra term is computed only where its weight is positive, and
+      `auditory` (the waveform's statistics, `jaxstyle.auditory`) only in the waveform
+      domain (`synthesis.refine` takes a spectrogram's audio there).
     modulation_lags: for both `modulation` and `band_modulation`, in frames.
-    bands: ERB bands of the `band_*` terms.
+    bands: ERB bands of the `band_*` and `auditory` terms.
     autocorrelation_lags, sliced_projections, diversity_window, diversity_threshold:
       as in the config; `sliced_seed` seeds the sliced term's directions.
   """
@@ -153,6 +156,7 @@ class Targets(NamedTuple):
     band_spectrum: `[frames, bands]` each band's envelope values over time, sorted.
     band_correlation: `[bands, bands]` correlations of the band envelopes.
     band_modulation: `[lags, bands]` autocorrelation of each band's envelope.
+    auditory: `{group: array}` the style waveforms' mean `auditory.statistics`.
   """
 
   gram: dict
@@ -170,6 +174,7 @@ class Targets(NamedTuple):
   band_spectrum: jnp.ndarray | None = None
   band_correlation: jnp.ndarray | None = None
   band_modulation: jnp.ndarray | None = None
+  auditory: dict | None = None
 
 
 def weights(o: Objective) -> dict[str, jnp.ndarray]:
@@ -247,6 +252,8 @@ def function(net: nets.StackedConv, o: Objective, *, content: bool = False):
     if "diversity" in extra:
       terms["diversity"] = losses.diversity_loss(spec, targets.style, window=o.diversity_window,
                                                  threshold=o.diversity_threshold)
+    if "auditory" in extra and o.domain == "waveform":
+      terms["auditory"] = auditory.loss(x, targets.auditory, auditory_settings(o, x.shape[0]))
     return losses.total_loss(terms, weights), terms
 
   return fun
@@ -279,10 +286,16 @@ def band_filters(n_fft: int, sample_rate: int, bands: int) -> np.ndarray:
   return gains
 
 
+def auditory_settings(o: Objective, n_samples: int) -> auditory.Auditory:
+  """The `auditory` term's model of waveforms of `n_samples` under `o`."""
+  return auditory.Auditory(o.representation.sample_rate, n_samples, o.bands)
+
+
 def targets(o: Objective, net: nets.StackedConv, variables: dict,
-            style: Sequence[jnp.ndarray]) -> Targets:
+            style: Sequence[jnp.ndarray], waves: Sequence[jnp.ndarray] | None = None) -> Targets:
   """The `Targets` of style spectrograms `[time_i, freq]` under `o`; pure (clips of any
-  lengths: their shapes are static)."""
+  lengths: their shapes are static). `waves`: the clips' waveforms `[samples_i]`, which
+  only the `auditory` term needs."""
   r = o.representation
   style = [jnp.asarray(s) for s in style]
   feats = [features(net, variables, s, o.style_layers) for s in style]
@@ -336,6 +349,12 @@ def targets(o: Objective, net: nets.StackedConv, variables: dict,
         k: losses.sorted_values([x[k] @ directions[k] for x in feats]) for k in o.style_layers})
   if "diversity" in extra:
     t = t._replace(style=jnp.concatenate(style, axis=0))
+  if "auditory" in extra:
+    if waves is None:
+      raise InputError("config.auditory_weight: the auditory statistics need the style "
+                       "waveforms (synthesis.analyze)")
+    t = t._replace(auditory=auditory.target([jnp.asarray(w) for w in waves],
+                                            sample_rate=r.sample_rate, bands=o.bands))
   return t
 
 
@@ -348,7 +367,8 @@ def interpolate(a: Targets, b: Targets, w) -> Targets:
     (both read at the larger count of quantiles, `losses.quantiles`).
   - Grams linearly, so they stay positive semi-definite: their factors stacked,
     `sqrt(1 - w) La` over `sqrt(w) Lb`, whose Gram is `(1 - w) Ga + w Gb`.
-  - Correlations and autocorrelations linearly (a correlation matrix stays one).
+  - Correlations and autocorrelations linearly (a correlation matrix stays one), and so
+    the waveform's auditory statistics (moments, correlations, modulation shares).
   - The long-term spectrum (`rms`), the log floor and the band scales in log magnitude;
     the band envelopes' quantiles move in absolute units, then take the new scale.
   - The diversity term's copy reference holds both styles; `filters` and `directions`
@@ -388,6 +408,7 @@ def interpolate(a: Targets, b: Targets, w) -> Targets:
           x, y, a.band_scale, b.band_scale) / scale),
       band_correlation=either(a.band_correlation, b.band_correlation, lin),
       band_modulation=either(a.band_modulation, b.band_modulation, lin),
+      auditory=either(a.auditory, b.auditory, lambda x, y: {k: lin(x[k], y[k]) for k in x}),
   )
 
 

@@ -35,8 +35,10 @@ from jaxstyle.errors import InputError
 
 def _record(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: str, seed: int,
             channels: int, output: outputs.Output, history: dict, stop_reason: str | None,
-            quality: dict, seconds: dict, extra: dict | None = None) -> dict:
-  """The JSON record of one output; its final losses are those of the best iteration."""
+            quality: dict, seconds: dict, refine_history: dict | None = None,
+            extra: dict | None = None) -> dict:
+  """The JSON record of one output; its final losses are those of the best iteration
+  (of the spectrogram stage; `refine_history` is the waveform stage's, or None)."""
   best = int(np.argmin(history["total"]))
   return {
       "name": name,
@@ -60,6 +62,7 @@ def _record(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: st
       # The process's peak resident memory so far (Linux reports KiB).
       "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
       "history": history,
+      "refine_history": refine_history,
       **(extra or {}),
   }
 
@@ -123,6 +126,7 @@ def finish(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, result: synt
 
   record = _record(c, inputs, name=name, seed=seed, channels=len(channels), output=output,
                    history=result.history, stop_reason=result.stop_reason, quality=quality,
+                   refine_history=result.refine_history,
                    seconds={**seconds, "total": seconds["total"] + time.perf_counter() - t0},
                    extra=extra)
   exts = (output.container, "png", "json") if plot else (output.container, "json")
@@ -287,6 +291,7 @@ def _run_long(c: ml_collections.ConfigDict, inputs: inputs_lib.Inputs, *, name: 
                  quality["joins"]["max"])
     record = _record(c, inputs, name=name, seed=seed, channels=1, output=output,
                      history=first.history, stop_reason=first.stop_reason, quality=quality,
+                     refine_history=first.refine_history,
                      seconds={"compile": first.compile_s, "synthesis": synthesis_s,
                               "total": time.perf_counter() - start},
                      extra={"blocks": per_block, **(extra or {})})
@@ -362,7 +367,7 @@ def run_batch(
   names = [f"{stem}_seed{seed + k}" for stem in stems for k in range(batch)]
   if len(set(names)) < len(names):
     raise InputError(f"output names clash: {names} (style files with equal names?)")
-  jobs = [batch_lib.Job(inputs.spec, t.style_specs, t.content_spec, seed + k)
+  jobs = [batch_lib.Job(inputs.spec, t.style_specs, t.content_spec, seed + k, waves=t.styles)
           for t in targets for k in range(batch)]
   inputs_lib.log(inputs, c)
   logging.info("%d jobs (%d target(s) x %d seed(s)) in one program on %d device(s)",

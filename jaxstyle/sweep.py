@@ -100,8 +100,9 @@ def run_points(points: Sequence[grid.Point], *, output_dir: str, resume: bool = 
     t0 = time.perf_counter()
     first, inputs = batch[0]
     results = batch_lib.synthesize(
-        [batch_lib.Job(inputs.spec, inputs.style_specs, inputs.content_spec, p.seed)
-         for p, inputs in batch], mesh=mesh, variables=inputs_lib.variables(first.config, inputs))
+        [batch_lib.Job(inputs.spec, inputs.style_specs, inputs.content_spec, p.seed,
+                       waves=inputs.styles) for p, inputs in batch],
+        mesh=mesh, variables=inputs_lib.variables(first.config, inputs))
     # Compile and synthesis of the whole batch; total: each point's share.
     seconds = {"compile": results[0].compile_s, "synthesis": time.perf_counter() - t0,
                "jobs": len(batch), "total": (time.perf_counter() - t0) / len(batch)}

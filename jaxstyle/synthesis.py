@@ -4,9 +4,10 @@ A `Spec` says what to make (representation, network, objective, L-BFGS, phase, l
 `analyze(spec, clips)` (waveforms) or `targets(spec, style)` (spectrograms) gives the
 objective's `Targets` of the style; and
 `generate` optimises a spectrogram (or waveform) with L-BFGS until its statistics
-match them and, for style transfer, its features stay close to a content's, then
-gives it a phase (Griffin-Lim), all in one program: jit it, `vmap` it over keys or over
-the stacked targets of several styles, shard it over devices.
+match them and, for style transfer, its features stay close to a content's, gives it a
+phase (Griffin-Lim) and, with `refine_iterations`, refines that audio in the waveform
+domain (`refine`), all in one program: jit it, `vmap` it over keys or over the stacked
+targets of several styles, shard it over devices.
 
   spec = jaxstyle.spec(jaxstyle.load_config("default"), n_samples=88200)
   t = jax.jit(jaxstyle.analyze)(spec, [style_waveform])
@@ -27,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxstyle import auditory
 from jaxstyle import nets
 from jaxstyle import objective as objective_lib
 from jaxstyle import optimize
@@ -59,6 +61,8 @@ class Spec:
     init: where style transfer starts: `content` or `noise` (textures: noise).
     noise_init: `uniform` (the papers') or `spectrum` (noise shaped to the style's
       long-term spectrum; stft only).
+    refine_iterations: L-BFGS iterations on the waveform after the spectrogram and its
+      phase (`refine`; 0: none).
   """
 
   objective: objective_lib.Objective
@@ -68,6 +72,7 @@ class Spec:
   n_samples: int
   init: str = "content"
   noise_init: str = "uniform"
+  refine_iterations: int = 0
 
   def __post_init__(self):
     o, kind = self.objective, self.representation.kind
@@ -89,6 +94,16 @@ class Spec:
     if "autocorrelation" in o.extra and self.net.orientation == "time":
       raise InputError("config.autocorrelation_weight: the time orientation has no time axis "
                        "in its features (frames are channels)")
+    if not (isinstance(self.refine_iterations, int) and self.refine_iterations >= 0):
+      raise InputError(f"config.refine_iterations must be an integer >= 0, got "
+                       f"{self.refine_iterations!r}")
+    if self.refine_iterations and (o.domain == "waveform" or kind != "stft"):
+      raise InputError("config.refine_iterations refines the audio of an optimised spectrogram "
+                       "through its STFT: it needs domain=spectrogram and spectrogram=stft")
+    if ("auditory" in o.extra and o.domain == "spectrogram"
+        and not self.refine_iterations):
+      raise InputError("config.auditory_weight: the auditory statistics are the waveform's; "
+                       "set refine_iterations > 0 (or domain=waveform)")
     r = self.representation
     if self.n_samples < (r.n_fft // 2 if o.loop else 1):
       raise InputError(f"an output of {self.n_samples} samples is too short")
@@ -193,13 +208,14 @@ def random_variables(spec: Spec) -> dict:
   return nets.random_variables(spec.net, spec.n_frames, spec.representation.n_bins)
 
 
-def targets(spec: Spec, style: Sequence[jnp.ndarray], variables: dict | None = None
-            ) -> objective_lib.Targets:
+def targets(spec: Spec, style: Sequence[jnp.ndarray], variables: dict | None = None,
+            waves: Sequence[jnp.ndarray] | None = None) -> objective_lib.Targets:
   """The `Targets` of style spectrograms `[time_i, freq]` (several clips of any lengths
   form one multi-texture target, their features concatenated along time); pure.
 
-  `variables`: the network's (default: random, `random_variables`). The style clips
-  are not loops: their features see zero-padded ends.
+  `variables`: the network's (default: random, `random_variables`). `waves`: the clips'
+  waveforms `[samples_i]`, needed by the `auditory` term only. The style clips are not
+  loops: their features see zero-padded ends.
   """
   if spec.net.orientation == "time":
     lengths = {s.shape[0] for s in style} | {spec.n_frames}
@@ -211,7 +227,7 @@ def targets(spec: Spec, style: Sequence[jnp.ndarray], variables: dict | None = N
   o = spec.objective
   variables = nets.prepare(spec.net, random_variables(spec) if variables is None else variables,
                            max(map(nets.tap_depth, o.style_layers)))
-  return objective_lib.targets(o, spec.net.module(), variables, style)
+  return objective_lib.targets(o, spec.net.module(), variables, style, waves)
 
 
 def analyze(spec: Spec, clips: Sequence[jnp.ndarray], variables: dict | None = None
@@ -220,7 +236,7 @@ def analyze(spec: Spec, clips: Sequence[jnp.ndarray], variables: dict | None = N
   spectrograms (`representation.analyze_jax`), then `targets`; pure (not for `cqt`,
   librosa's: analyse it with `representation.analyze` and call `targets`)."""
   return targets(spec, [representation_lib.analyze_jax(jnp.asarray(y), spec.representation)
-                        for y in clips], variables)
+                        for y in clips], variables, clips)
 
 
 class Problem(NamedTuple):
@@ -290,11 +306,15 @@ class Generated(NamedTuple):
   Attributes:
     audio: `[n_samples]` the output; None for `spectrogram=cqt`, whose phase librosa
       reconstructs on the host (`representation.resynthesize`).
-    spectrogram: `[frames, bins]` the best iterate's, network scale.
-    convergence: the spectral convergence of the phase reconstruction (None for cqt).
+    spectrogram: `[frames, bins]` the best iterate's, network scale (refined: the
+      output audio's).
+    convergence: the spectral convergence of the phase reconstruction of the best
+      iterate (None for cqt).
     history: `{"total": [iterations + 1], term: ...}`, NaN after `iteration`.
     iteration: the L-BFGS iterations done.
     stop, stop_at, best_iteration: as in `optimize.State`.
+    refine_history: the waveform stage's history (`refine`) as `history`, or None.
+    refine_iteration: its iterations done (0 without).
   """
 
   audio: jnp.ndarray | None
@@ -305,6 +325,8 @@ class Generated(NamedTuple):
   stop: jnp.ndarray
   stop_at: jnp.ndarray
   best_iteration: jnp.ndarray
+  refine_history: dict | None = None
+  refine_iteration: jnp.ndarray | int = 0
 
 
 def begin(spec: Spec, targets_: objective_lib.Targets, key: jax.Array, *,
@@ -325,10 +347,61 @@ def advance(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, 
   return optimize.iterate(p.solver, state, p.args, spec.lbfgs, until)
 
 
-def finish(spec: Spec, state: optimize.State, key: jax.Array, *,
-           hold: Hold | None = None) -> Generated:
-  """The best iterate of `state` as a spectrogram and its audio (`generate`'s last
-  part); pure."""
+@functools.cache
+def _added(fun: Callable[..., Any]) -> Callable[..., Any]:
+  """`g(delta, audio, ramp, *args) = fun(audio + ramp * delta, *args)` (cached, as
+  `continued`)."""
+
+  def g(delta, audio, ramp, *args):
+    return fun(audio + ramp * delta, *args)
+
+  return g
+
+
+def refine(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets, *,
+           content: jnp.ndarray | None = None, variables: dict | None = None,
+           weights: dict | None = None, hold: Hold | None = None
+           ) -> tuple[jnp.ndarray, optimize.State]:
+  """`audio` `[n_samples]` refined in the waveform domain; pure.
+
+  With the `auditory` term, the audio is first equalised to the style's long-term
+  spectrum in 1/6 octaves (`auditory.equalize`): the STFT's bins, 43 Hz apart at
+  n_fft 512, let the spectrogram stage put energy between them where the style has
+  none (wind: 15 dB too much at 40-80 Hz). Then `spec.refine_iterations` L-BFGS
+  iterations of the objective in the waveform domain: its terms through the STFT, and
+  `auditory`, the waveform's own statistics. The spectrogram stage's magnitudes are ones
+  that no signal may have (Griffin-Lim only approximates them), and its frames cannot
+  resolve what lies between them (clicks, fast modulation): here the variable is the
+  signal. With `hold`, the samples that only held frames cover stay, and the change
+  fades in after them over the hold's ramp. Returns the refined audio and the stage's
+  final L-BFGS state.
+  """
+  r = spec.representation
+  o = dataclasses.replace(spec.objective, domain="waveform", parametrization="linear")
+  lbfgs = dataclasses.replace(spec.lbfgs, iterations=spec.refine_iterations)
+  wave = dataclasses.replace(spec, objective=o, lbfgs=lbfgs, refine_iterations=0)
+  p = problem(wave, targets_, content, variables, weights)
+  ramp = jnp.ones(spec.n_samples)
+  if hold is not None:
+    start = max(hold.prefix.shape[0] * r.hop_length - r.n_fft // 2, 0)
+    ramp = jnp.clip((jnp.arange(spec.n_samples) - start + 1) / (hold.ramp_frames * r.hop_length
+                                                                 + 1), 0.0, 1.0)
+  if "auditory" in o.extra:
+    a = objective_lib.auditory_settings(o, spec.n_samples)
+    audio = audio + ramp * (auditory.equalize(audio, targets_.auditory["spectrum"], a) - audio)
+  fun = _added(p.fun)
+  solver = optimize.lbfgs(fun, solver=lbfgs.solver, history_size=lbfgs.history_size)
+  args = (audio, ramp, *p.args)
+  state = optimize.start(solver, jnp.zeros_like(audio), args, lbfgs)
+  state = optimize.iterate(solver, state, args, lbfgs, lbfgs.iterations)
+  return audio + ramp * state.best_x, state
+
+
+def finish(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, key: jax.Array,
+           *, content: jnp.ndarray | None = None, variables: dict | None = None,
+           weights: dict | None = None, hold: Hold | None = None) -> Generated:
+  """The best iterate of `state` as a spectrogram and its audio, refined in the waveform
+  domain with `spec.refine_iterations` (`refine`; `generate`'s last part); pure."""
   o, r = spec.objective, spec.representation
   x = state.best_x
   if hold is not None:
@@ -344,8 +417,16 @@ def finish(spec: Spec, state: optimize.State, key: jax.Array, *,
     audio, convergence = representation_lib.inverse_jax(
         spectrogram, r, spec.phase, key, length=spec.n_samples, circular=o.loop,
         known=None if hold is None else hold.known)
+  refined = None
+  if spec.refine_iterations:
+    audio, refined = refine(spec, audio, targets_, content=content, variables=variables,
+                            weights=weights, hold=hold)
+    spectrogram = spectral.spectrogram(audio, n_fft=r.n_fft, hop_length=r.hop_length,
+                                       log_max=r.log_max, circular=o.loop)
   return Generated(audio, spectrogram, convergence, state.history, state.iteration, state.stop,
-                   state.stop_at, state.best_iteration)
+                   state.stop_at, state.best_iteration,
+                   None if refined is None else refined.history,
+                   jnp.int32(0) if refined is None else refined.iteration)
 
 
 def generate(spec: Spec, targets_: objective_lib.Targets, key: jax.Array, *,
@@ -370,7 +451,7 @@ def generate(spec: Spec, targets_: objective_lib.Targets, key: jax.Array, *,
   kw = dict(content=content, variables=variables, weights=weights, hold=hold)
   state = begin(spec, targets_, key, **kw)
   state = advance(spec, state, targets_, until=spec.lbfgs.iterations, **kw)
-  return finish(spec, state, key, hold=hold)
+  return finish(spec, state, targets_, key, **kw)
 
 
 @dataclasses.dataclass
@@ -384,6 +465,7 @@ class Result:
     history: lists of `iteration` (0 = the start), `total` and each term.
     stop_reason: why it stopped before `spec.lbfgs.iterations`, or None.
     compile_s: time to compile its program (near 0 from the cache).
+    refine_history: the waveform stage's (`refine`) as `history`, or None.
   """
 
   audio: np.ndarray
@@ -392,6 +474,7 @@ class Result:
   history: dict[str, list[float]]
   stop_reason: str | None
   compile_s: float
+  refine_history: dict[str, list[float]] | None = None
 
 
 def result(spec: Spec, g: Generated, *, compile_s: float, seed: int) -> Result:
@@ -405,4 +488,5 @@ def result(spec: Spec, g: Generated, *, compile_s: float, seed: int) -> Result:
     audio, convergence = np.asarray(g.audio, np.float32), float(g.convergence)
   reason = optimize.stop_reason(int(g.stop), int(g.stop_at), spec.lbfgs, int(g.best_iteration))
   return Result(audio, spectrogram, convergence, optimize.history(g.history, int(g.iteration)),
-                reason, compile_s)
+                reason, compile_s, None if g.refine_history is None else optimize.history(
+                    g.refine_history, int(g.refine_iteration)))

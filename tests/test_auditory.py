@@ -1,0 +1,209 @@
+"""The auditory statistics against direct numpy / scipy computations; gradients against
+finite differences; L-BFGS on the loss brings a texture's statistics to its target's."""
+
+import dataclasses
+
+import jax
+from jax import test_util as jtu
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.signal
+import scipy.stats
+
+import jaxstyle
+from jaxstyle import auditory
+from jaxstyle import batch
+from jaxstyle import config
+from jaxstyle import examples
+from jaxstyle import metrics
+from jaxstyle import objective
+from jaxstyle import optimize
+
+SR = 8000
+RNG = np.random.default_rng(0)
+
+
+def crackle(n: int, seed: int) -> np.ndarray:
+  """Sparse clicks over quiet noise: an impulsive texture, `[n]`."""
+  rng = np.random.default_rng(seed)
+  y = 0.05 * rng.standard_normal(n)
+  y[rng.choice(n, n // 400, replace=False)] += rng.choice([-1.0, 1.0], n // 400)
+  return y.astype(np.float32)
+
+
+def reference_envelopes(x: np.ndarray, a: auditory.Auditory) -> np.ndarray:
+  """`[bands, envelope_samples]` by scipy: each band filtered by FFT, `hilbert`, the
+  compressed magnitude low-passed below the envelope rate's Nyquist frequency and
+  decimated (FFT bins `< envelope_samples / 2`)."""
+  spectrum = np.fft.rfft(x.astype(np.float64))
+  out = []
+  for gain in auditory.band_gains(a):
+    band = np.fft.irfft(spectrum * gain, n=x.size)
+    env = np.abs(scipy.signal.hilbert(band)) ** auditory.COMPRESSION
+    m = a.envelope_samples
+    out.append(np.fft.irfft(np.fft.rfft(env)[: m // 2], n=m) * m / x.size)
+  return np.stack(out)
+
+
+def test_envelopes_match_scipy_hilbert():
+  a = auditory.Auditory(SR, 8000, bands=8)
+  x = crackle(8000, 1)
+  got = jax.jit(auditory.envelopes, static_argnums=1)(x, a)
+  want = reference_envelopes(x, a)
+  # The power floor (-80 dB of each band's mean) is far below anything but the zeros.
+  np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-3 * want.max())
+
+
+def test_envelope_of_an_am_tone_is_its_modulator():
+  a = auditory.Auditory(SR, 16000, bands=16)
+  t = np.arange(16000) / SR
+  gains = auditory.band_gains(a)
+  k = 9
+  centre = np.fft.rfftfreq(16000, 1 / SR)[np.argmax(gains[k])]
+  modulator = 1 + 0.5 * np.cos(2 * np.pi * 4 * t)  # 4 Hz: the band's gain is ~1 there
+  env = np.asarray(auditory.envelopes(jnp.asarray(modulator * np.cos(2 * np.pi * centre * t),
+                                                  jnp.float32), a))[k]
+  want = scipy.signal.resample(modulator**auditory.COMPRESSION, a.envelope_samples)  # smooth
+  np.testing.assert_allclose(env, want, rtol=1e-2)
+
+
+def test_statistics_match_a_direct_computation():
+  a = auditory.Auditory(SR, 8000, bands=6)
+  x = crackle(8000, 2)
+  s = jax.jit(auditory.statistics, static_argnums=1)(x, a)
+  env = reference_envelopes(x, a)
+  np.testing.assert_allclose(s["moments"][0], env.mean(1), rtol=2e-3)
+  np.testing.assert_allclose(s["moments"][1], env.var(1) / env.mean(1) ** 2, rtol=2e-2)
+  np.testing.assert_allclose(s["moments"][2], scipy.stats.skew(env, axis=1), rtol=2e-2, atol=1e-2)
+  np.testing.assert_allclose(s["moments"][3], scipy.stats.kurtosis(env, axis=1, fisher=False),
+                             rtol=2e-2)
+  np.testing.assert_allclose(s["correlation"], np.corrcoef(env), atol=1e-2)
+  # Modulation power: each octave band's share of the variance, by an FFT of its own.
+  m = env.shape[1]
+  hz = np.fft.fftfreq(m, 1 / a.envelope_rate_hz)
+  power = np.abs(np.fft.fft(env - env.mean(1, keepdims=True), axis=1)) ** 2
+  for k in range(a.n_modulation):
+    lo = auditory.LOWEST_MODULATION_HZ * 2**k
+    share = power[:, (np.abs(hz) >= lo) & (np.abs(hz) < 2 * lo)].sum(1) / power.sum(1)
+    np.testing.assert_allclose(s["modulation"][k], share, rtol=2e-2, atol=1e-4)
+    # C1: correlations of the band-passed envelopes (an ideal octave filter by FFT).
+    passed = np.real(np.fft.ifft(np.fft.fft(env, axis=1) * ((np.abs(hz) >= lo)
+                                                            & (np.abs(hz) < 2 * lo)), axis=1))
+    if np.all(passed.std(1) > 0):
+      np.testing.assert_allclose(s["c1"][k], np.corrcoef(passed), atol=2e-2)
+  assert np.all(np.abs(s["c2"]) <= 1 + 1e-5)
+  # The long-term spectrum: the log of the mean power of the rfft bins in 1/6 octaves
+  # from 20 Hz (and below it).
+  hz, power = np.fft.rfftfreq(x.size, 1 / SR), np.abs(np.fft.rfft(x.astype(np.float64))) ** 2
+  edges = [0.0, *(20 * 2 ** (np.arange(100) / 6))]
+  want = [np.log(power[(lo <= hz) & (hz < hi)].mean())
+          for lo, hi in zip(edges[:-1], edges[1:], strict=True) if lo < SR / 2]
+  np.testing.assert_allclose(s["spectrum"], want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("upper_hz, locked", [(6.0, True), (6.7, False)])
+def test_c2_is_large_only_for_phase_locked_octaves(upper_hz, locked):
+  """A modulator whose 6 Hz component is phase-locked to its 3 Hz one gives |C2| near 1
+  for octaves [2, 4) and [4, 8) Hz (M&S 2011: the phase-doubled lower band predicts the
+  upper); at 6.7 Hz, drifting against 2 x 3 Hz, it is small."""
+  a = auditory.Auditory(SR, 32000, bands=8)
+  t = np.arange(32000) / SR
+  # Shallow, so that compression adds little 6 Hz of its own.
+  modulator = 1 + 0.2 * np.cos(2 * np.pi * 3.0 * t) + 0.2 * np.cos(2 * np.pi * upper_hz * t)
+  carrier = np.random.default_rng(5).standard_normal(32000)
+  s = auditory.statistics(jnp.asarray(modulator * carrier, jnp.float32), a)
+  # Octaves 2 and 3 from 0.5 Hz, in the upper four bands (wide: little modulation of the
+  # noise carrier's own).
+  size = np.hypot(s["c2"][0, 2], s["c2"][1, 2])[4:].mean()
+  assert size > 0.75 if locked else size < 0.35
+
+
+def test_loss_gradient_matches_finite_differences():
+  with jax.enable_x64(True):
+    a = auditory.Auditory(SR, 2048, bands=5)
+    target = auditory.statistics(jnp.asarray(crackle(2048, 3), jnp.float64), a)
+    x = jnp.asarray(RNG.standard_normal(2048))
+    jtu.check_grads(lambda x: auditory.loss(x, target, a), (x,), order=1, modes=["rev"],
+                    atol=1e-3, rtol=1e-3, eps=1e-5)
+
+
+def test_lbfgs_brings_each_group_towards_its_target():
+  """From white noise, L-BFGS on the loss moves every group of statistics towards a
+  crackle's (the impulsiveness first of all)."""
+  a = auditory.Auditory(SR, 8000, bands=8)
+  target = auditory.target([jnp.asarray(crackle(8000, 4))], sample_rate=SR, bands=8)
+  x0 = jnp.asarray(0.1 * RNG.standard_normal(8000), jnp.float32)
+  fun = lambda x: (auditory.loss(x, target, a), {})  # noqa: E731
+  state = optimize.minimize(fun, x0, settings=optimize.LBFGS(iterations=60, stall_iterations=0))
+  errors = lambda x: {g: float(jnp.sum((s - target[g]) ** 2))  # noqa: E731
+                      for g, s in auditory.statistics(x, a).items()}
+  before, after = errors(x0), errors(state.best_x)
+  assert all(after[g] < 0.5 * before[g] for g in auditory.GROUPS), (before, after)
+
+
+def test_wrong_length_is_refused():
+  with pytest.raises(ValueError, match="shape"):
+    auditory.envelopes(jnp.zeros(100), auditory.Auditory(SR, 200))
+
+
+@pytest.fixture
+def refined(tiny):
+  """`tiny` (one stack of 16, 10 iterations, no stall stop) refined on the waveform."""
+  tiny.net.stacks, tiny.net.channels, tiny.iterations = 1, 16, 10
+  tiny.style_layers = tiny.content_layers = "relu1"
+  tiny.stall_iterations, tiny.parametrization, tiny.noise_init = 0, "log", "spectrum"
+  tiny.spectrum_weight, tiny.band_spectrum_weight, tiny.bands = 100.0, 1000.0, 16
+  tiny.refine_iterations, tiny.auditory_weight = 15, 30.0
+  return tiny
+
+
+def test_refinement_brings_the_waveform_statistics_towards_the_style(refined):
+  """The same texture with and without the waveform stage: the refined audio's auditory
+  statistics are nearer the style's, the stage's loss falls, and the spectrogram stage
+  is the same."""
+  style = crackle(11025, 6) + 0.3 * np.sin(np.arange(11025) * 0.3).astype(np.float32)
+  spec = jaxstyle.spec(refined, n_samples=11025)
+  plain = dataclasses.replace(spec, refine_iterations=0,
+                              objective=dataclasses.replace(spec.objective, weights=tuple(
+                                  (k, 0.0 if k == "auditory" else w)
+                                  for k, w in spec.objective.weights)))
+  key = jax.random.key(1)
+  targets = jax.jit(jaxstyle.analyze)(spec, [style])
+  with_stage = jax.jit(jaxstyle.generate)(spec, targets, key)
+  without = jax.jit(jaxstyle.generate)(plain, targets, key)
+  np.testing.assert_allclose(with_stage.history["total"], without.history["total"], rtol=1e-5)
+  a = objective.auditory_settings(spec.objective, 11025)
+  error = lambda y: float(auditory.loss(y, targets.auditory, a))  # noqa: E731
+  assert error(with_stage.audio) < 0.7 * error(without.audio)
+  h = with_stage.refine_history
+  assert int(with_stage.refine_iteration) == 15 and h["total"][15] < h["total"][0]
+  assert np.isfinite(h["auditory"][:16]).all()
+  # The host driver records the stage too.
+  (result,) = batch.synthesize([batch.Job(spec, [jaxstyle.spectrogram(style, refined)],
+                                          seed=1, waves=[style])])
+  assert len(result.refine_history["total"]) == 16
+
+
+def test_the_waveform_terms_are_refused_where_there_is_no_waveform(refined):
+  refined.refine_iterations = 0
+  with pytest.raises(jaxstyle.InputError, match="auditory_weight.*refine_iterations"):
+    config.check(refined)
+  refined.refine_iterations, refined.spectrogram = 5, "cqt_map"
+  refined.band_spectrum_weight, refined.noise_init = 0.0, "uniform"
+  with pytest.raises(jaxstyle.InputError, match="refine_iterations.*spectrogram=stft"):
+    config.check(refined)
+  refined.spectrogram = "stft"
+  spec = jaxstyle.spec(refined, n_samples=4096)
+  with pytest.raises(jaxstyle.InputError, match="style waveforms"):
+    batch.targets(spec, [np.zeros((20, 129), np.float32)])
+
+
+def test_a_refined_texture_has_no_more_dips_than_its_style(refined):
+  """Broadband dropouts (`metrics.dropouts`: 32 ms frames 10 dB below the surrounding
+  second) are no more common in a texture than in its style."""
+  style = examples.birds_and_rain(duration_s=4.0, sample_rate=22050, seed=3)
+  out = jaxstyle.texture(style, refined, duration_s=4.0)
+  dips = lambda y: metrics.dropouts(y, sample_rate=22050)  # noqa: E731
+  assert dips(out)["share"] <= dips(style)["share"]
+  assert dips(out)["deepest_db"] > dips(style)["deepest_db"] - 3.0
