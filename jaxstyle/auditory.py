@@ -15,9 +15,10 @@ to about `ENVELOPE_RATE_HZ`; each envelope is split into octave modulation bands
                each modulation band;
   c2           `[2, mod - 1, bands]` the correlation of each modulation band with the
                next-lower one, its phase doubled (real and imaginary parts);
-  spectrum     `[fine]` the log of the long-term power in 1/6-octave bands from
-               `LOWEST_FINE_HZ` (and one below it): the level of each ERB band, finer,
-               and what lies below the lowest (rumble that no band sees).
+  spectrum     `[fine]` the time average of the log power in 1/6-octave bands from
+               `LOWEST_FINE_HZ` (and one below it) over frames of about
+               `FINE_FRAME_S`: the typical level of each ERB band, finer, and what
+               lies below the lowest (rumble that no band sees).
 
 Everything runs on the whole signal by FFT, so it treats the waveform as a ring (exact
 for a loop; for an excerpt the join of its ends counts once). Pure, and safe under
@@ -32,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxstyle import metrics
+from jaxstyle import spectral
 
 LOW_HZ = 50.0  # the lowest band's centre; the highest is at 0.45 of the sample rate
 ENVELOPE_RATE_HZ = 400.0
@@ -39,6 +41,7 @@ COMPRESSION = 0.3
 LOWEST_MODULATION_HZ = 0.5
 LOWEST_FINE_HZ = 20.0
 FINE_PER_OCTAVE = 6
+FINE_FRAME_S = 0.09
 # The compressed envelope's floor, relative to its band's mean power: the gradient of
 # `envelope ** 0.3` is unbounded at 0 (-80 dB).
 POWER_FLOOR = 1e-8
@@ -70,6 +73,11 @@ class Auditory:
     return self.envelope_samples * self.sample_rate / self.n_samples
 
   @property
+  def fine_fft(self) -> int:
+    """The `spectrum` group's frame: the power of 2 nearest `FINE_FRAME_S`."""
+    return 2 ** round(np.log2(FINE_FRAME_S * self.sample_rate))
+
+  @property
   def n_modulation(self) -> int:
     fit = int(np.floor(np.log2(self.envelope_rate_hz / 2 / LOWEST_MODULATION_HZ)))
     return self.modulation_bands or fit
@@ -87,11 +95,10 @@ def band_gains(a: Auditory) -> np.ndarray:
 
 @functools.cache
 def fine_bands(a: Auditory) -> np.ndarray:
-  """`[fine, n_samples // 2 + 1]` 0/1 masks of the `spectrum` group's bands over the rfft
-  bins: below `LOWEST_FINE_HZ`, then 1/`FINE_PER_OCTAVE` octaves up to Nyquist; a band
-  that holds no bin (a short signal's lowest) takes the bin nearest its centre, so that
-  the count depends on the sample rate alone."""
-  hz = np.fft.rfftfreq(a.n_samples, 1.0 / a.sample_rate)
+  """`[fine, fine_fft // 2 + 1]` 0/1 masks of the `spectrum` group's bands over the
+  frames' rfft bins: below `LOWEST_FINE_HZ`, then 1/`FINE_PER_OCTAVE` octaves up to
+  Nyquist; a band that holds no bin takes the bin nearest its centre."""
+  hz = np.fft.rfftfreq(a.fine_fft, 1.0 / a.sample_rate)
   octaves = np.log2(a.sample_rate / 2 / LOWEST_FINE_HZ)
   edges = LOWEST_FINE_HZ * 2.0 ** (np.arange(np.ceil(octaves * FINE_PER_OCTAVE) + 1)
                                    / FINE_PER_OCTAVE)
@@ -153,8 +160,7 @@ def statistics(x: jnp.ndarray, a: Auditory) -> dict[str, jnp.ndarray]:
   """The statistics `{group: array}` of a waveform `[n_samples]` (shapes: module doc)."""
   env = envelopes(x, a)
   m = env.shape[-1]
-  fine = jnp.asarray(fine_bands(a))
-  level = jnp.log(fine @ _power(jnp.fft.rfft(x)) / fine.sum(axis=1) + 1e-20)
+  level = fine_levels(x, a)
   mean = env.mean(axis=-1)
   centred = env - mean[:, None]
   var = jnp.mean(centred**2, axis=-1) + 1e-12
@@ -187,17 +193,27 @@ def target(clips: list[jnp.ndarray], *, sample_rate: int, bands: int = 32
   return jax.tree.map(lambda *s: jnp.mean(jnp.stack(s), axis=0), *stats)
 
 
+def fine_levels(x: jnp.ndarray, a: Auditory) -> jnp.ndarray:
+  """The `spectrum` group of a waveform `[n_samples]`: each 1/6-octave band's log power
+  averaged over Hann frames of `a.fine_fft` (hop a quarter; centred, zero-padded, as
+  librosa's), floored 60 dB below the mean band power (as a log-mel of unit-RMS audio
+  is), `[fine]`."""
+  masks = jnp.asarray(fine_bands(a))
+  frames = _power(spectral.stft(x, n_fft=a.fine_fft, hop_length=a.fine_fft // 4))
+  power = frames @ masks.T / masks.sum(axis=1)  # [frames, fine]
+  floor = 1e-6 * jax.lax.stop_gradient(power.mean()) + 1e-30
+  return jnp.log(power + floor).mean(axis=0)
+
+
 def equalize(x: jnp.ndarray, target_: jnp.ndarray, a: Auditory) -> jnp.ndarray:
-  """`x` `[n_samples]` through the zero-phase (circular) filter that gives it the long-term
-  spectrum `target_` (`statistics(...)["spectrum"]`, `[fine]`): each band's gain,
-  interpolated over the rfft bins in log frequency, `[n_samples]`."""
+  """`x` `[n_samples]` through the zero-phase (circular) filter that gives it the `spectrum`
+  group `target_` `[fine]`: each band's gain (half the log-level difference),
+  interpolated over the signal's rfft bins in log frequency, `[n_samples]`."""
   masks = fine_bands(a)
+  centres = masks @ np.log1p(np.fft.rfftfreq(a.fine_fft, 1.0 / a.sample_rate)) / masks.sum(1)
   log_hz = np.log1p(np.fft.rfftfreq(a.n_samples, 1.0 / a.sample_rate))
-  centres = masks @ log_hz / masks.sum(axis=1)
-  spectrum = jnp.fft.rfft(x)
-  level = jnp.log(jnp.asarray(masks) @ _power(spectrum) / masks.sum(axis=1) + 1e-20)
-  gain = jnp.exp(0.5 * jnp.interp(log_hz, centres, target_ - level))
-  return jnp.fft.irfft(spectrum * gain, n=a.n_samples)
+  gain = jnp.exp(0.5 * jnp.interp(log_hz, centres, target_ - fine_levels(x, a)))
+  return jnp.fft.irfft(jnp.fft.rfft(x) * gain, n=a.n_samples)
 
 
 def loss(x: jnp.ndarray, target_: dict[str, jnp.ndarray], a: Auditory) -> jnp.ndarray:

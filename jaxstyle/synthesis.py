@@ -364,17 +364,17 @@ def refine(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets, *,
            ) -> tuple[jnp.ndarray, optimize.State]:
   """`audio` `[n_samples]` refined in the waveform domain; pure.
 
-  With the `auditory` term, the audio is first equalised to the style's long-term
-  spectrum in 1/6 octaves (`auditory.equalize`): the STFT's bins, 43 Hz apart at
-  n_fft 512, let the spectrogram stage put energy between them where the style has
-  none (wind: 15 dB too much at 40-80 Hz). Then `spec.refine_iterations` L-BFGS
-  iterations of the objective in the waveform domain: its terms through the STFT, and
-  `auditory`, the waveform's own statistics. The spectrogram stage's magnitudes are ones
-  that no signal may have (Griffin-Lim only approximates them), and its frames cannot
-  resolve what lies between them (clicks, fast modulation): here the variable is the
-  signal. With `hold`, the samples that only held frames cover stay, and the change
-  fades in after them over the hold's ramp. Returns the refined audio and the stage's
-  final L-BFGS state.
+  `spec.refine_iterations` L-BFGS iterations of the objective in the waveform domain:
+  its terms through the STFT, and `auditory`, the waveform's own statistics. The
+  spectrogram stage's magnitudes are ones that no signal may have (Griffin-Lim only
+  approximates them), and its frames cannot resolve what lies between them (clicks,
+  fast modulation): here the variable is the signal. With the `auditory` term, the
+  audio is equalised to the style's long-term spectrum in 1/6 octaves
+  (`auditory.equalize`) before and after: the STFT's bins, 43 Hz apart at n_fft 512, let
+  the spectrogram stage put energy between them where the style has none (wind: 15 dB
+  too much at 40-80 Hz). With `hold`, the samples that only held frames cover stay,
+  and the change fades in after them over the hold's ramp. Returns the refined audio
+  and the stage's final L-BFGS state.
   """
   r = spec.representation
   o = dataclasses.replace(spec.objective, domain="waveform", parametrization="linear")
@@ -386,15 +386,18 @@ def refine(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets, *,
     start = max(hold.prefix.shape[0] * r.hop_length - r.n_fft // 2, 0)
     ramp = jnp.clip((jnp.arange(spec.n_samples) - start + 1) / (hold.ramp_frames * r.hop_length
                                                                  + 1), 0.0, 1.0)
+  equalize = lambda y: y  # noqa: E731
   if "auditory" in o.extra:
     a = objective_lib.auditory_settings(o, spec.n_samples)
-    audio = audio + ramp * (auditory.equalize(audio, targets_.auditory["spectrum"], a) - audio)
+    equalize = lambda y: y + ramp * (  # noqa: E731
+        auditory.equalize(y, targets_.auditory["spectrum"], a) - y)
+  audio = equalize(audio)
   fun = _added(p.fun)
   solver = optimize.lbfgs(fun, solver=lbfgs.solver, history_size=lbfgs.history_size)
   args = (audio, ramp, *p.args)
   state = optimize.start(solver, jnp.zeros_like(audio), args, lbfgs)
   state = optimize.iterate(solver, state, args, lbfgs, lbfgs.iterations)
-  return audio + ramp * state.best_x, state
+  return equalize(audio + ramp * state.best_x), state
 
 
 def finish(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, key: jax.Array,
