@@ -231,3 +231,14 @@ def test_a_refined_texture_has_no_more_dips_than_its_style(refined):
   dips = lambda y: metrics.dropouts(y, sample_rate=22050)  # noqa: E731
   assert dips(out)["share"] <= dips(style)["share"]
   assert dips(out)["deepest_db"] > dips(style)["deepest_db"] - 3.0
+
+
+def test_auditory_targets_interpolate_linearly():
+  """A morph or a mix moves the waveform's statistics linearly (`objective.interpolate`)."""
+  a = auditory.Auditory(SR, 8000, bands=6)
+  ta, tb = (auditory.statistics(jnp.asarray(crackle(8000, s)), a) for s in (8, 9))
+  one = jnp.ones(3)
+  mid = objective.interpolate(objective.Targets({}, one[0], one, auditory=ta),
+                              objective.Targets({}, one[0], one, auditory=tb), 0.3)
+  for g in auditory.GROUPS:
+    np.testing.assert_allclose(mid.auditory[g], 0.7 * ta[g] + 0.3 * tb[g], rtol=1e-5, atol=1e-6)
