@@ -15,6 +15,7 @@ import scipy.stats
 import jaxstyle
 from jaxstyle import auditory
 from jaxstyle import batch
+from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import examples
 from jaxstyle import metrics
@@ -242,3 +243,18 @@ def test_auditory_targets_interpolate_linearly():
                               objective.Targets({}, one[0], one, auditory=tb), 0.3)
   for g in auditory.GROUPS:
     np.testing.assert_allclose(mid.auditory[g], 0.7 * ta[g] + 0.3 * tb[g], rtol=1e-5, atol=1e-6)
+
+
+def test_a_refined_texture_longer_than_a_block_is_refined_block_by_block(refined):
+  """In blocks (`jaxstyle.blocks`), each block's audio is refined with the prefix it holds
+  kept: the library call and the blocks give the same audio."""
+  refined.block_s, refined.iterations, refined.refine_iterations = 2.5, 5, 4
+  style = examples.birds_and_rain(duration_s=1.0, sample_rate=22050, seed=4)
+  y = jaxstyle.texture(style, refined, duration_s=3.0, seed=2)
+  p, block = config.in_blocks(refined, 3 * 22050)
+  parts = list(blocks.synthesize(block, batch.targets(block, [jaxstyle.spectrogram(
+      style, refined)], None, [style]), p, n_samples=3 * 22050, seed=2))
+  assert len(parts) == p.n_blocks > 1
+  assert all(len(b.result.refine_history["total"]) == 5 for b in parts)
+  np.testing.assert_array_equal(y, np.concatenate([b.audio for b in parts]))
+  assert np.isfinite(y).all() and y.size == 3 * 22050

@@ -105,10 +105,11 @@ def test_evaluate_set_script_writes_the_report(tmp_path):
   for seed in (1, 2):
     sf.write(str(textures / f"t{seed}.wav"), examples.birds_and_rain(duration_s=4.4, seed=seed), SR)
   tiny = ("configs/default.py:n_fft=256:hop_length=64:bands=8:net.channels=16:net.kernel_size=5:"
-          "iterations=4:phase_iterations=3")
+          "iterations=4:phase_iterations=3:refine_iterations=2")
   out = tmp_path / "out"
   p = subprocess.run([sys.executable, "scripts/evaluate_set.py", f"--config={tiny}",
-                      f"--compare={tiny}:domain=waveform:noise_init=spectrum:net.kernel_sizes=3,5",
+                      f"--compare={tiny}:refine_iterations=0:domain=waveform:noise_init=spectrum:"
+                      "net.kernel_sizes=3,5",
                       f"--textures={textures}", f"--output_dir={out}", "--excerpt_s=2",
                       "--sample_rate=16000", "--compilation_cache="], capture_output=True,
                      text=True, cwd=ROOT, timeout=300)
@@ -116,8 +117,8 @@ def test_evaluate_set_script_writes_the_report(tmp_path):
   report = json.loads((out / "report.json").read_text())
   overrides = tiny.split(":")[1:]
   methods = ["held_out", "shaped_noise", "chunk_shuffle", f"default[{','.join(overrides)}]",
-             f"default[{','.join(overrides)},domain=waveform,noise_init=spectrum,"
-             "net.kernel_sizes=3,5]"]
+             f"default[{','.join(overrides)},refine_iterations=0,domain=waveform,"
+             "noise_init=spectrum,net.kernel_sizes=3,5]"]
   assert list(report["mean"]) == methods
   assert [r["name"] for r in report["recordings"]] == ["t1", "t2"]
   assert report["mean"]["held_out"]["stats_held_out"] == 0

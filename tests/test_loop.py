@@ -121,7 +121,7 @@ def _loop_config(loop=True):
   c.bands, c.modulation_lags = 8, 20
   c.net.stacks, c.net.channels, c.net.kernel_size = 2, 16, 5
   c.style_layers = "relu1,relu2"
-  c.iterations, c.phase_iterations, c.log_every = 30, 50, 10
+  c.iterations, c.phase_iterations, c.log_every, c.refine_iterations = 30, 50, 10, 3
   c.loop = loop
   config.check(c)
   return c
@@ -141,12 +141,12 @@ def test_output_length_rounds_a_loop_to_whole_pools():
 
 
 def test_a_loop_objective_does_not_see_where_the_ring_is_cut():
-  style = [representation.analyze(examples.birds_and_rain(duration_s=1.5, seed=5),
-                                  config.representation_spec(_loop_config()))]
+  clip = examples.birds_and_rain(duration_s=1.5, seed=5)
+  style = [representation.analyze(clip, config.representation_spec(_loop_config()))]
   for loop in (True, False):
     c = _loop_config(loop)
     spec = config.spec(c, n_samples=128 * (64 if loop else 63))
-    targets = batch.targets(spec, style)
+    targets = batch.targets(spec, style, None, [clip])
     p = synthesis.problem(spec, targets)
     x0 = synthesis.start_point(spec, targets, jax.random.key(0))
     assert x0.shape[0] == 64
@@ -164,7 +164,8 @@ def test_a_loop_texture_has_no_seam_where_its_twin_has_one():
     n_samples = config.output_samples(c, 2 * RATE)
     r = config.representation_spec(c)
     res = api.synthesize(c, style=[representation.analyze(style, r)],
-                         n_frames=r.n_frames(n_samples, circular=loop), n_samples=n_samples, seed=1)
+                         n_frames=r.n_frames(n_samples, circular=loop), n_samples=n_samples, seed=1,
+                         waves=[style])
     y, convergence = res.audio, res.convergence
     assert res.history["total"][-1] < 0.5 * res.history["total"][0] and convergence < 1
     seams[loop] = metrics.seam(y, sample_rate=RATE)
@@ -184,6 +185,7 @@ def test_a_loop_needs_a_time_axis(key, value):
 
 def test_style_transfer_is_not_a_loop():
   c = _loop_config()
-  spec = representation.analyze(examples.tones(duration_s=1.0), config.representation_spec(c))
+  y = examples.tones(duration_s=1.0)
+  spec = representation.analyze(y, config.representation_spec(c))
   with pytest.raises(InputError, match="not a loop"):
-    api.synthesize(c, style=[spec], content=spec[:64], n_samples=128 * 64)
+    api.synthesize(c, style=[spec], content=spec[:64], n_samples=128 * 64, waves=[y])

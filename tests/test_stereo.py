@@ -81,7 +81,7 @@ def test_a_stereo_texture_follows_a_stereo_style(tmp_path):
   sf.write(path, np.stack([left, right]).T, RATE, subtype="FLOAT")
   c = config.texture()  # on a small net, briefly
   c.bands, c.modulation_lags, c.net.channels = 8, 20, 16
-  c.iterations, c.phase_iterations = 30, 50
+  c.iterations, c.phase_iterations, c.refine_iterations = 30, 50, 3
   record = pipeline.run(c, style_paths=[path], output_dir=str(tmp_path / "out"), channels=2)
   y, rate = sf.read(str(tmp_path / "out" / "style.wav"))
   assert y.shape == (int(round(record["duration_s"] * rate)), 2) and record["channels"] == 2

@@ -30,12 +30,13 @@ def small():
   c = config.texture()
   c.n_fft, c.hop_length, c.bands, c.modulation_lags = 256, 64, 8, 10
   c.net.channels, c.net.kernel_size, c.iterations, c.phase_iterations = 16, 5, 15, 10
+  c.refine_iterations = 3
   return c
 
 
 def _targets(c, *clips, n_samples=SR):
   spec = config.spec(c, n_samples=n_samples)
-  return spec, [batch.targets(spec, [jaxstyle.spectrogram(y, c)]) for y in clips]
+  return spec, [batch.targets(spec, [jaxstyle.spectrogram(y, c)], None, [y]) for y in clips]
 
 
 def test_interpolated_grams_are_the_weighted_grams(small):
@@ -101,7 +102,8 @@ def test_weights_do_not_depend_on_the_clips_lengths(small):
     np.testing.assert_allclose(same(k, equal._asdict()[k]), same(k, longer._asdict()[k]),
                                rtol=0.05, atol=0.15, err_msg=k)
   # Pooled instead (no weights), the longer clip weighs more.
-  pooled = lambda clips: batch.targets(spec, [jaxstyle.spectrogram(y, small) for y in clips])  # noqa: E731
+  pooled = lambda clips: batch.targets(  # noqa: E731
+      spec, [jaxstyle.spectrogram(y, small) for y in clips], None, clips)
   gap = lambda x, y: float(np.abs(np.asarray(x) - np.asarray(y)).max())  # noqa: E731
   assert gap(pooled([np.tile(a, 2), b]).rms, pooled([a, b]).rms) > 5 * gap(longer.rms, equal.rms)
 
