@@ -72,7 +72,8 @@ def test_wheel_runs_the_default_example_outside_the_clone(installed, tmp_path):
   out = tmp_path / "out"
   _command(installed, "jaxstyle-texture", f"--output_dir={out}", "--config.n_fft=256",
            "--config.hop_length=64", "--config.bands=8", "--config.net.channels=16",
-           "--config.iterations=4", "--config.phase_iterations=3", "--compilation_cache=",
+           "--config.iterations=4", "--config.phase_iterations=3",
+           "--config.refine_iterations=3", "--compilation_cache=",
            cwd=tmp_path)
   assert sorted(os.listdir(out)) == ["example.json", "example.png", "example.wav"]
 

@@ -18,7 +18,9 @@ from jaxstyle import pipeline
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--config.n_fft=256", "--config.hop_length=64", "--config.bands=8",
         "--config.net.channels=16", "--config.net.kernel_size=5", "--config.iterations=8",
-        "--config.phase_iterations=5", "--compilation_cache="]
+        "--config.phase_iterations=5", "--config.refine_iterations=0",
+        "--config.auditory_weight=0", "--compilation_cache="]  # without the waveform stage
+WAVEFORM_STAGE = ["--config.refine_iterations=2", "--config.auditory_weight=100"]
 
 
 def _script(name, *args):
@@ -186,11 +188,11 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(
 
 def test_the_no_argument_run_says_little(tmp_path):
   # The built-in example on a tiny net: a few plain lines, no JAX start-up notice.
-  p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "texture.py"), *TINY],
-                     capture_output=True, text=True, cwd=tmp_path, timeout=300)
+  p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "texture.py"), *TINY,
+                      *WAVEFORM_STAGE], capture_output=True, text=True, cwd=tmp_path, timeout=300)
   assert p.returncode == 0, p.stderr
   lines = p.stderr.splitlines()
-  assert len(lines) <= 12, p.stderr
+  assert len(lines) <= 12 and "refining the waveform: 2 L-BFGS iterations" in p.stderr, p.stderr
   assert "tpu" not in p.stderr.lower() and not any(len(line) > 150 for line in lines)
   assert lines[0].startswith("a texture of example") and "iteration 8/8: loss" in p.stderr
   assert lines[-1].startswith("wrote out/example.wav, out/example.png, out/example.json (")
