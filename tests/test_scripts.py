@@ -20,7 +20,8 @@ TINY = ["--config.n_fft=256", "--config.hop_length=64", "--config.bands=8",
         "--config.net.channels=16", "--config.net.kernel_size=5", "--config.iterations=8",
         "--config.phase_iterations=5", "--config.refine_iterations=0",
         "--config.auditory_weight=0", "--compilation_cache="]  # without the waveform stage
-WAVEFORM_STAGE = ["--config.refine_iterations=2", "--config.auditory_weight=100"]
+WAVEFORM_STAGE = ["--config.refine_iterations=2",  # the default's weight, briefly
+                  f"--config.auditory_weight={jaxstyle.load_config('default').auditory_weight}"]
 
 
 def _script(name, *args):
