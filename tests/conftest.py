@@ -1,4 +1,6 @@
-"""Shared fixtures: a tiny config and short procedural clips."""
+"""Shared fixtures: a tiny config and short procedural clips; `-n auto`'s worker count."""
+
+import os
 
 import numpy as np
 import pytest
@@ -8,6 +10,12 @@ from jaxstyle import examples
 from jaxstyle import spectral
 
 SR = 22050
+
+
+def pytest_xdist_auto_num_workers(config):
+  """A worker per core, at most 4: each holds a JAX runtime (up to 2.5 GB resident), and
+  XLA's own threads take what cores are left."""
+  return min(len(os.sched_getaffinity(0)), 4)
 
 
 @pytest.fixture

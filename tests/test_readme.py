@@ -28,17 +28,25 @@ def _commands() -> list[list[str]]:
   return commands
 
 
-def test_readme_python_blocks_run():
+def _python_blocks() -> list[str]:
   blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
   assert len(blocks) == 3
-  api, jax_, core = {}, {}, {}
-  exec(compile(blocks[0], "README.md", "exec"), api)
-  exec(compile(blocks[1], "README.md", "exec"), jax_)
-  exec(compile(blocks[2], "README.md", "exec"), jax_ | core)
+  return blocks
+
+
+def test_readme_library_block_runs():
+  api = {}
+  exec(compile(_python_blocks()[0], "README.md", "exec"), api)
   c = api["c"]
   assert api["texture"].shape == (8 * c.sample_rate,) and np.all(np.isfinite(api["texture"]))
   assert api["speech_in_birds"].shape == (2 * api["s"].sample_rate,)
   assert np.std(api["texture"]) > 0 and np.std(api["speech_in_birds"]) > 0
+
+
+def test_readme_jax_blocks_run():
+  blocks, jax_, core = _python_blocks(), {}, {}
+  exec(compile(blocks[1], "README.md", "exec"), jax_)
+  exec(compile(blocks[2], "README.md", "exec"), jax_ | core)
   # In the user's jit and vmap: textures that differ, each lowering its loss.
   four, each = jax_["four"], jax_["one_each"]
   assert not np.allclose(four.audio[0], four.audio[1]) and np.all(np.isfinite(four.audio))
