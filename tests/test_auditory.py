@@ -48,6 +48,14 @@ def reference_envelopes(x: np.ndarray, a: auditory.Auditory) -> np.ndarray:
   return np.stack(out)
 
 
+def reference_peaks(x: np.ndarray, a: auditory.Auditory) -> np.ndarray:
+  """`[bands]` by scipy: `log E[p^2] / E[p]^2` of each band's `|hilbert|^2` at the full rate."""
+  spectrum = np.fft.rfft(x.astype(np.float64))
+  power = [np.abs(scipy.signal.hilbert(np.fft.irfft(spectrum * gain, n=x.size))) ** 2
+           for gain in auditory.band_gains(a)]
+  return np.array([np.log(np.mean(p**2) / np.mean(p) ** 2) for p in power])
+
+
 def test_envelopes_match_scipy_hilbert():
   a = auditory.Auditory(SR, 8000, bands=8)
   x = crackle(8000, 1)
@@ -80,6 +88,7 @@ def test_statistics_match_a_direct_computation():
   np.testing.assert_allclose(s["moments"][2], scipy.stats.skew(env, axis=1), rtol=2e-2, atol=1e-2)
   np.testing.assert_allclose(s["moments"][3], scipy.stats.kurtosis(env, axis=1, fisher=False),
                              rtol=2e-2)
+  np.testing.assert_allclose(s["peaks"], reference_peaks(x, a), rtol=1e-3)
   np.testing.assert_allclose(s["correlation"], np.corrcoef(env), atol=1e-2)
   # Modulation power: each octave band's share of the variance, by an FFT of its own.
   m = env.shape[1]
@@ -112,6 +121,18 @@ def test_statistics_match_a_direct_computation():
   floor = 1e-6 * np.mean(bands)
   np.testing.assert_allclose(s["spectrum"], [np.log(b + floor).mean() for b in bands],
                              rtol=1e-3, atol=1e-3)
+
+
+def test_peaks_of_gaussian_noise_are_log_2_and_of_clicks_higher():
+  """A band of Gaussian noise has a complex Gaussian analytic signal, so its power is
+  exponential: E[p^2] = 2 E[p]^2. Sparse clicks stand taller."""
+  a = auditory.Auditory(SR, 2**16, bands=8)
+  noise = jnp.asarray(RNG.standard_normal(2**16), jnp.float32)
+  peaks = np.asarray(auditory.statistics(noise, a)["peaks"])
+  np.testing.assert_allclose(peaks, np.log(2.0), atol=0.12)
+  np.testing.assert_allclose(peaks.mean(), np.log(2.0), atol=0.03)
+  clicks = np.asarray(auditory.statistics(jnp.asarray(crackle(2**16, 5)), a)["peaks"])
+  assert np.all(clicks > peaks + 0.3) and clicks.mean() > peaks.mean() + 1.0
 
 
 @pytest.mark.parametrize("upper_hz, locked", [(6.0, True), (6.7, False)])
