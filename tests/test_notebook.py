@@ -1,6 +1,5 @@
 """examples/quickstart.ipynb runs top to bottom in a Jupyter kernel (nbclient), with a
-short output and few iterations set in its `parameters` cell (no waveform stage: its
-compile is tested elsewhere)."""
+short output and few iterations set in its `parameters` cell."""
 
 import os
 import sys
@@ -14,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_quickstart_notebook_runs(tmp_path, monkeypatch):
   nb = nbformat.read(os.path.join(ROOT, "examples", "quickstart.ipynb"), as_version=4)
   (params,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-  params.source += "\nSECONDS = 1.0\nITERATIONS = 3\nREFINE_ITERATIONS = 0\nMORPH_SECONDS = 6.0\n"
+  params.source += "\nSECONDS = 1.0\nITERATIONS = 3\nREFINE_ITERATIONS = 2\nMORPH_SECONDS = 6.0\n"
   # The kernel runs `python`: this interpreter's, which has jaxstyle.
   monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
   nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
