@@ -46,23 +46,35 @@ def _samples(duration_s: float, c: ml_collections.ConfigDict) -> int:
   return n
 
 
-def memory_bytes(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> int:
-  """A lower bound of the memory of one synthesis of `n_frames` x `n_freq`, in bytes.
+def memory_bytes(c: ml_collections.ConfigDict, n_frames: int, n_freq: int, n_samples: int
+                 ) -> int:
+  """A lower bound of the memory of one synthesis of `n_frames` x `n_freq` (`n_samples` of
+  audio), in bytes: that of its larger stage.
 
-  Counts float32 L-BFGS state (`2 * history_size + 4` copies of the spectrogram) and the
-  first stack's convolution: its input patches and the outputs kept for the gradient.
+  The spectrogram stage: float32 L-BFGS state (`2 * history_size + 4` copies of the
+  spectrogram) and the first stack's convolution, its input patches and the outputs kept
+  for the gradient. The waveform stage (`refine_iterations`): the L-BFGS state of the
+  waveform and, with the auditory term, what the gradient keeps of each ERB band: its
+  one-sided spectrum and analytic signal (complex64), power and compressed envelope
+  (float32), each `bands` x `n_samples` (the spectrum half as long).
   """
   spatial, in_channels = nets.input_layout(c.net.orientation, n_frames, n_freq)
   positions = math.prod(spatial)
   width = max(config_lib.kernel_sizes(c), default=c.net.kernel_size)
   patches = width ** (2 if c.net.orientation == "2d" else 1) * in_channels
-  return 4 * (n_frames * n_freq * (2 * c.history_size + 4)
-              + positions * (patches + 3 * c.net.channels))
+  spectrogram = 4 * (n_frames * n_freq * (2 * c.history_size + 4)
+                     + positions * (patches + 3 * c.net.channels))
+  waveform = 0
+  if c.refine_iterations:
+    bands = c.bands if c.auditory_weight else 0
+    waveform = 4 * n_samples * (2 * c.history_size + 4) + 20 * bands * n_samples
+  return max(spectrogram, waveform)
 
 
-def check_memory(c: ml_collections.ConfigDict, n_frames: int, n_freq: int) -> None:
+def check_memory(c: ml_collections.ConfigDict, n_frames: int, n_freq: int, n_samples: int
+                 ) -> None:
   """Refuses a synthesis whose `memory_bytes` exceed the machine's (or device's) memory."""
-  need = memory_bytes(c, n_frames, n_freq)
+  need = memory_bytes(c, n_frames, n_freq, n_samples)
   have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
   stats = jax.local_devices()[0].memory_stats() or {}
   have = min(have, stats.get("bytes_limit", have))
@@ -218,7 +230,7 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
     plan, spec = config_lib.in_blocks(c, n_samples)
   r = spec.representation
   style_specs = [representation.analyze(y, r) for y in styles]
-  check_memory(c, spec.n_frames, style_specs[0].shape[1])
+  check_memory(c, spec.n_frames, style_specs[0].shape[1], spec.n_samples)
   return Inputs(styles, style_names, style_specs, content, content_path,
                 None if content is None else representation.analyze(content, r), n_samples,
                 r.n_frames(n_samples, circular=c.loop), spec, plan, v,
