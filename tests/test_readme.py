@@ -47,10 +47,12 @@ def test_readme_jax_blocks_run():
   blocks, jax_, core = _python_blocks(), {}, {}
   exec(compile(blocks[1], "README.md", "exec"), jax_)
   exec(compile(blocks[2], "README.md", "exec"), jax_ | core)
-  # In the user's jit and vmap: textures that differ, each lowering its loss.
-  four, each = jax_["four"], jax_["one_each"]
-  assert not np.allclose(four.audio[0], four.audio[1]) and np.all(np.isfinite(four.audio))
-  assert each.audio.shape == four.audio.shape
+  # In the user's jit and vmap (one program for both calls): textures that differ, each
+  # lowering its loss.
+  two, each = jax_["two"], jax_["one_each"]
+  assert not np.allclose(two.audio[0], two.audio[1]) and np.all(np.isfinite(two.audio))
+  assert each.audio.shape == two.audio.shape
+  assert jax_["generate"]._cache_size() == 1
   assert np.all(each.history["total"][:, -1] < each.history["total"][:, 0])
 
 
