@@ -78,14 +78,14 @@ def test_the_plan_covers_the_output(tiny, seconds):
 
 
 def _cut_together(c, style, n, p, seed):
-  """Independent plain textures (one length, so one compiled program), each taking over
-  at a join: the seams to beat."""
+  """Independent plain textures, each taking over at a join: the seams to beat. Each is
+  a block long (longer than any piece), so they are the blocks' first program."""
   edges = [0] + [s for s, _ in blocks.joins(p)] + [n]
-  length = max(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
-  frames = spectral.num_frames(length, hop_length=c.hop_length, n_fft=c.n_fft)
+  assert max(b - a for a, b in zip(edges[:-1], edges[1:], strict=True)) <= p.block
+  frames = spectral.num_frames(p.block, hop_length=c.hop_length, n_fft=c.n_fft)
   out = []
   for k, (a, b) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-    res = api.synthesize(c, style=style, n_frames=frames, n_samples=length, seed=seed + k)
+    res = api.synthesize(c, style=style, n_frames=frames, n_samples=p.block, seed=seed + k)
     out.append(res.audio[:b - a])
   return np.concatenate(out)
 
