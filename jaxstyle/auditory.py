@@ -9,9 +9,12 @@ to about `ENVELOPE_RATE_HZ`; each envelope is split into octave modulation bands
   moments      `[4, bands]` each envelope's mean, squared coefficient of variation,
                skew and kurtosis (impulsiveness: crackles, drops, clicks);
   peaks        `[bands]` the log of each band's uncompressed Hilbert power's second
-               moment over its squared mean, `log E[p^2] / E[p]^2` at the full rate
-               (log 2 for Gaussian noise): how tall the peaks stand, which the
-               compressed envelope's moments understate (rain's drops);
+               moment over that of its level, `log E[p^2] / E[s^2]` at the full rate,
+               `s` being `p` low-passed to `PEAK_LEVEL_HZ` (a little under log 2 for
+               Gaussian noise): how tall the peaks stand above their surroundings,
+               which the compressed envelope's moments understate (rain's drops), and
+               not how deep slow swells are (wind's gusts: the moments' and
+               modulation's);
   correlation  `[bands, bands]` the envelopes' correlations (co-modulation);
   modulation   `[mod, bands]` each envelope's power in each modulation band over its
                variance;
@@ -43,6 +46,7 @@ LOW_HZ = 50.0  # the lowest band's centre; the highest is at 0.45 of the sample 
 ENVELOPE_RATE_HZ = 400.0
 COMPRESSION = 0.3
 LOWEST_MODULATION_HZ = 0.5
+PEAK_LEVEL_HZ = 4.0  # the `peaks` group's level: the power over the surrounding 0.25 s
 LOWEST_FINE_HZ = 20.0
 FINE_PER_OCTAVE = 6
 FINE_FRAME_S = 0.09
@@ -200,7 +204,9 @@ def statistics(x: jnp.ndarray, a: Auditory) -> dict[str, jnp.ndarray]:
   doubled_phase = low**2 / jnp.sqrt(_power(low) + 1e-24)
   c2 = jnp.sum(jnp.conj(doubled_phase) * high, axis=-1) / jnp.sqrt(
       jnp.sum(_power(low), axis=-1) * jnp.sum(_power(high), axis=-1) + 1e-24)
-  peaks = jnp.log(jnp.mean(band**2, axis=-1) / jnp.mean(band, axis=-1) ** 2)
+  keep = int(np.ceil(PEAK_LEVEL_HZ * a.n_samples / a.sample_rate))  # the rfft bins below it
+  slow = jnp.fft.irfft(jnp.fft.rfft(band, axis=-1)[:, :keep], n=a.n_samples, axis=-1)
+  peaks = jnp.log(jnp.mean(band**2, axis=-1) / jnp.mean(slow**2, axis=-1))
   return {"moments": moments, "peaks": peaks, "correlation": unit @ unit.T,
           "modulation": modulation, "c1": c1, "c2": jnp.stack([jnp.real(c2), jnp.imag(c2)]),
           "spectrum": level}
