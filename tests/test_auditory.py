@@ -152,6 +152,23 @@ def test_peaks_of_gaussian_noise_follow_their_closed_form_and_of_clicks_stand_hi
   assert np.all(clicks > peaks + 0.3) and clicks.mean() > peaks.mean() + 1.0
 
 
+@pytest.mark.parametrize("upper_hz, locked", [(6.0, True), (6.7, False)])
+def test_c2_is_large_only_for_phase_locked_octaves(upper_hz, locked):
+  """A modulator whose 6 Hz component is phase-locked to its 3 Hz one gives |C2| near 1
+  for octaves [2, 4) and [4, 8) Hz (M&S 2011: the phase-doubled lower band predicts the
+  upper); at 6.7 Hz, drifting against 2 x 3 Hz, it is small."""
+  a = auditory.Auditory(SR, 32000, bands=8)
+  t = np.arange(32000) / SR
+  # Shallow, so that compression adds little 6 Hz of its own.
+  modulator = 1 + 0.2 * np.cos(2 * np.pi * 3.0 * t) + 0.2 * np.cos(2 * np.pi * upper_hz * t)
+  carrier = np.random.default_rng(5).standard_normal(32000)
+  s = auditory.statistics(jnp.asarray(modulator * carrier, jnp.float32), a)
+  # Octaves 2 and 3 from 0.5 Hz, in the upper four bands (wide: little modulation of the
+  # noise carrier's own).
+  size = np.hypot(s["c2"][0, 2], s["c2"][1, 2])[4:].mean()
+  assert size > 0.75 if locked else size < 0.35
+
+
 def test_equalize_gives_the_target_spectrum():
   """A crackle equalised to a noise's long-term spectrum has it, up to the interpolation
   of the gains within each band."""
