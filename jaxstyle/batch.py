@@ -216,8 +216,14 @@ def run(spec: synthesis.Spec, targets: objective.Targets, keys: jax.Array, *,
   out = jax.device_get(finish(state, targets, keys, content, variables, weights, hold))
   if not batched:
     out = jax.tree.map(lambda a: np.asarray(a)[None], out)
-  return [synthesis.result(spec, jax.tree.map(lambda a, j=j: a[j], out), compile_s=compile_s,
-                           seed=seeds[j]) for j in range(n_jobs)]
+  results = [synthesis.result(spec, jax.tree.map(lambda a, j=j: a[j], out),
+                              compile_s=compile_s, seed=seeds[j]) for j in range(n_jobs)]
+  for j, r in enumerate(results if progress else []):
+    if r.refine_history is not None:
+      total = r.refine_history["total"]
+      logging.info("%swaveform stage: loss %.4g -> %.4g in %d iterations",
+                   f"job {j} " if n_jobs > 1 else "", total[0], min(total), len(total) - 1)
+  return results
 
 
 @dataclasses.dataclass(frozen=True)

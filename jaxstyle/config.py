@@ -130,8 +130,9 @@ def base() -> ml_collections.ConfigDict:
   c.solver = "optax"
   c.iterations = 100  # L-BFGS iterations (each may evaluate the loss several times)
   c.history_size = 10  # L-BFGS memory
-  # Stop early after this many iterations in a row that each lower the best loss by
-  # less than stall_tolerance of it (0: never).
+  # Stop the spectrogram stage early after this many iterations in a row that each
+  # lower the best loss by less than stall_tolerance of it (0: never). The waveform
+  # stage (refine_iterations) always runs all its iterations.
   c.stall_iterations = 3
   c.stall_tolerance = 1e-4
   c.log_every = 10  # iterations between progress lines

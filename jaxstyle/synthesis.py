@@ -373,12 +373,16 @@ def refine(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets, *,
   (`auditory.equalize`) before and after: the STFT's bins, 43 Hz apart at n_fft 512, let
   the spectrogram stage put energy between them where the style has none (wind: 15 dB
   too much at 40-80 Hz). With `hold`, the samples that only held frames cover stay,
-  and the change fades in after them over the hold's ramp. Returns the refined audio
-  and the stage's final L-BFGS state.
+  and the change fades in after them over the hold's ramp. The stage runs all its
+  iterations, with no stall stop: while L-BFGS gathers its history its first steps on
+  the waveform can be tiny (keyboard's loss: 197.51, 197.47, 197.43, 197.43, ...), and
+  then it falls to 120.6 in 60 iterations. Returns the refined audio and the stage's
+  final L-BFGS state.
   """
   r = spec.representation
   o = dataclasses.replace(spec.objective, domain="waveform", parametrization="linear")
-  lbfgs = dataclasses.replace(spec.lbfgs, iterations=spec.refine_iterations)
+  lbfgs = dataclasses.replace(spec.lbfgs, iterations=spec.refine_iterations,
+                              stall_iterations=0)
   wave = dataclasses.replace(spec, objective=o, lbfgs=lbfgs, refine_iterations=0)
   p = problem(wave, targets_, content, variables, weights)
   ramp = jnp.ones(spec.n_samples)
