@@ -1,11 +1,16 @@
 """L-BFGS on the device: the one loop, and the one module that imports a solver library.
 
-Two backends: `optax` (optax.lbfgs, the default) and `jaxopt` (jaxopt.LBFGS; archived
-upstream). Both use their zoom (strong Wolfe) line search, about two loss + gradient
-evaluations per iteration. A cheaper backtracking search that tries the full step
-first (one evaluation, like the reference's PyTorch L-BFGS) failed on a 10 s style
-transfer with the papers' weights: the first full step was far too long and 30 halvings
-did not recover it, while zoom reduced the loss 9x in 4 iterations.
+Two backends: `optax` (the default) and `jaxopt` (jaxopt.LBFGS; archived upstream).
+`optax` takes its L-BFGS direction from `optax.scale_by_lbfgs` and its step from
+`zoom`, a strong Wolfe line search written so that one loop evaluates the loss and its
+gradient in one place: XLA then compiles the objective's gradient once per program,
+where optax's own zoom search (two branches), its `value_and_grad_from_state` and the
+forward pass for the terms compiled it three times and the loss twice more (BUILD.md,
+"One gradient per program"). The search takes about two loss + gradient evaluations
+per iteration. A cheaper backtracking search that tries the full step first (one
+evaluation, like the reference's PyTorch L-BFGS) failed on a 10 s style transfer with
+the papers' weights: the first full step was far too long and 30 halvings did not
+recover it, while zoom reduced the loss 9x in 4 iterations.
 
 Both minimise `fun(x, *args) -> (value, aux)` over `x` only; `args` (targets, frozen
 network variables) are passed through. `start` and `iterate` are pure: the iterations
@@ -98,8 +103,9 @@ def jaxopt_module():
 def lbfgs(fun: Callable[..., Any], *, solver: str = "optax", history_size: int = 10) -> Solver:
   """L-BFGS for `fun(x, *args) -> (scalar value, aux)`; cached per `fun`, so hashable.
 
-  The `optax` backend evaluates `fun` once more per iteration (a forward pass, no
-  gradient) to report `aux` at the new iterate; its line search does not carry it.
+  With `optax`, `x` is one array and the solver state carries the value, gradient and
+  `aux` of the current iterate, so that each iteration evaluates `fun` only in `zoom`;
+  an iterate whose gradient is not finite gives a NaN value, which ends the run there.
   """
   if solver == "jaxopt":
     impl = jaxopt_module().LBFGS(fun=fun, has_aux=True, history_size=history_size)
@@ -113,23 +119,109 @@ def lbfgs(fun: Callable[..., Any], *, solver: str = "optax", history_size: int =
       return x, state, state.value, state.aux
 
   elif solver == "optax":
-    impl = optax.lbfgs(memory_size=history_size)
+    direction = optax.scale_by_lbfgs(memory_size=history_size)
+    value_and_grad = jax.value_and_grad(fun, has_aux=True)
 
     def init(x, *args):
-      value, aux = fun(x, *args)
-      return impl.init(x), value, aux
+      (value, aux), grad = value_and_grad(x, *args)
+      return (direction.init(x), value, grad, aux), value, aux
 
     def step(x, state, *args):
-      value_fn = lambda y: fun(y, *args)[0]  # noqa: E731
-      value, grad = optax.value_and_grad_from_state(value_fn)(x, state=state)
-      updates, state = impl.update(grad, state, x, value=value, grad=grad, value_fn=value_fn)
-      x = optax.apply_updates(x, updates)
-      value, aux = fun(x, *args)
-      return x, state, value, aux
+      inner, value, grad, aux = state
+      finite = jnp.all(jnp.isfinite(grad))
+      d, inner = direction.update(grad, inner, x)
+      x, value, grad, aux = zoom(lambda y: value_and_grad(y, *args), x, value, grad, aux, -d)
+      value = jnp.where(finite, value, jnp.nan)  # no way on: `iterate` stops the run
+      return x, (inner, value, grad, aux), value, aux
 
   else:
     raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
   return Solver(init, step)
+
+
+class Point(NamedTuple):
+  """A point of a line search: its step `t` along the direction, the iterate there, the
+  loss, its gradient, `aux`, and the slope (the gradient along the direction)."""
+
+  t: jnp.ndarray
+  x: jnp.ndarray
+  value: jnp.ndarray
+  grad: jnp.ndarray
+  aux: Any
+  slope: jnp.ndarray
+
+
+def zoom(value_and_grad: Callable[..., Any], x: jnp.ndarray, value: jnp.ndarray,
+         grad: jnp.ndarray, aux: Any, direction: jnp.ndarray, *, decrease: float = 1e-4,
+         curvature: float = 0.9, max_steps: int = 20) -> tuple:
+  """A step along `direction` from `x` that meets the strong Wolfe conditions; pure.
+
+  Algorithms 3.5 and 3.6 of Nocedal & Wright (Numerical Optimization, 2006) as one
+  `jax.lax.while_loop` whose body evaluates `value_and_grad(y) -> ((value, aux), grad)`
+  once: the first trial step is 1, then it doubles until the loss rises or the slope
+  turns; inside that bracket the trial is the minimiser of the cubic through its ends
+  (kept 10% of the bracket from them, else its middle). The search ends at a step with
+  sufficient decrease (`decrease`) and small slope (`curvature`), or after `max_steps`
+  evaluations with the lowest point of sufficient decrease found (`x` itself if none);
+  a trial whose loss or slope is not finite counts as too long a step.
+  A `direction` that does not descend is replaced by the gradient's opposite, scaled
+  to unit length at most.
+
+  Args:
+    x, grad, direction: arrays of one shape; `value`, `aux`: `fun`'s at `x`.
+
+  Returns:
+    `(x, value, grad, aux)` at the step taken.
+  """
+  dot = lambda a, b: jnp.sum(a * b)  # noqa: E731
+  descent = -grad * jnp.minimum(1.0, 1.0 / (jnp.linalg.norm(grad) + 1e-30))
+  direction = jnp.where(dot(grad, direction) < 0, direction, descent)
+  slope0 = dot(grad, direction)
+  start = Point(jnp.zeros_like(value), x, value, grad, aux, slope0)
+
+  def evaluate(t):
+    y = x + t * direction
+    (v, a), g = value_and_grad(y)
+    return Point(t, y, v, g, a, dot(g, direction))
+
+  def body(c):
+    i, t, lo, hi, bracketed, _ = c
+    p = evaluate(t)
+    worse = ~jnp.isfinite(p.value) | ~jnp.isfinite(p.slope) | (
+        p.value > value + decrease * p.t * slope0) | (p.value >= lo.value)
+    done = ~worse & (jnp.abs(p.slope) <= -curvature * slope0)
+    # The slope at the new low point turns towards the old low point (or, before a
+    # bracket, upwards): the old low point bounds the bracket from then on.
+    turns = ~worse & (p.slope * jnp.where(bracketed, hi.t - lo.t, 1.0) >= 0)
+    pick = lambda cond, a, b: jax.tree.map(  # noqa: E731
+        lambda u, v: jnp.where(cond, u, v), a, b)
+    hi = pick(worse, p, pick(turns, lo, hi))
+    lo = pick(worse, lo, p)
+    bracketed = bracketed | worse | turns
+    return i + 1, jnp.where(bracketed, cubic(lo, hi), 2.0 * t), lo, hi, bracketed, done
+
+  def running(c):
+    i, _, lo, hi, bracketed, done = c
+    collapsed = bracketed & (jnp.abs(hi.t - lo.t) <= 1e-7 * jnp.maximum(lo.t, hi.t))
+    return (i < max_steps) & ~done & ~collapsed
+
+  one = jnp.ones_like(value)
+  c = (jnp.int32(0), one, start, start, jnp.bool_(False), jnp.bool_(False))
+  _, _, lo, _, _, _ = jax.lax.while_loop(running, body, c)
+  return lo.x, lo.value, lo.grad, lo.aux
+
+
+def cubic(a: Point, b: Point) -> jnp.ndarray:
+  """The step minimising the cubic through `a` and `b` (their values and slopes),
+  kept at least 10% of the interval from its ends; the middle where there is none."""
+  d1 = a.slope + b.slope - 3.0 * (a.value - b.value) / (a.t - b.t)
+  square = d1 * d1 - a.slope * b.slope
+  d2 = jnp.sign(b.t - a.t) * jnp.sqrt(jnp.maximum(square, 0.0))
+  t = b.t - (b.t - a.t) * (b.slope + d2 - d1) / (b.slope - a.slope + 2.0 * d2)
+  low, high = jnp.minimum(a.t, b.t), jnp.maximum(a.t, b.t)
+  margin = 0.1 * (high - low)
+  inside = (square >= 0) & jnp.isfinite(t) & (t >= low + margin) & (t <= high - margin)
+  return jnp.where(inside, t, 0.5 * (low + high))
 
 
 class State(NamedTuple):
