@@ -83,10 +83,14 @@ class Solver(NamedTuple):
   init(x, *args) -> (state, value, aux): the solver state at `x`.
   step(x, state, *args) -> (x, state, value, aux): one L-BFGS iteration (its line
     search may evaluate `fun` several times); `value` and `aux` are at the new `x`.
+  deferred: `init` does not evaluate `fun` (its `value` is +inf and its `aux` zeros):
+    the first `step` evaluates it at `x` and does not move, so that `fun` is compiled
+    only in `step`.
   """
 
   init: Callable[..., Any]
   step: Callable[..., Any]
+  deferred: bool = False
 
 
 def jaxopt_module():
@@ -104,8 +108,10 @@ def lbfgs(fun: Callable[..., Any], *, solver: str = "optax", history_size: int =
   """L-BFGS for `fun(x, *args) -> (scalar value, aux)`; cached per `fun`, so hashable.
 
   With `optax`, `x` is one array and the solver state carries the value, gradient and
-  `aux` of the current iterate, so that each iteration evaluates `fun` only in `zoom`;
-  an iterate whose gradient is not finite gives a NaN value, which ends the run there.
+  `aux` of the current iterate, so that `fun` is evaluated only in `zoom`, the start
+  included (`deferred`: the first step is a search of one trial along a zero
+  direction); an iterate whose gradient is not finite gives a NaN value, which ends
+  the run there.
   """
   if solver == "jaxopt":
     impl = jaxopt_module().LBFGS(fun=fun, has_aux=True, history_size=history_size)
@@ -123,20 +129,25 @@ def lbfgs(fun: Callable[..., Any], *, solver: str = "optax", history_size: int =
     value_and_grad = jax.value_and_grad(fun, has_aux=True)
 
     def init(x, *args):
-      (value, aux), grad = value_and_grad(x, *args)
-      return (direction.init(x), value, grad, aux), value, aux
+      value, aux = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype),
+                                jax.eval_shape(fun, x, *args))
+      value = value + jnp.inf
+      return (direction.init(x), value, jnp.zeros_like(x), aux, jnp.bool_(True)), value, aux
 
     def step(x, state, *args):
-      inner, value, grad, aux = state
+      inner, value, grad, aux, fresh = state
       finite = jnp.all(jnp.isfinite(grad))
-      d, inner = direction.update(grad, inner, x)
-      x, value, grad, aux = zoom(lambda y: value_and_grad(y, *args), x, value, grad, aux, -d)
+      d, updated = direction.update(grad, inner, x)
+      # Fresh: no direction yet, and the search's one trial is `x` itself.
+      inner = jax.tree.map(lambda a, b: jnp.where(fresh, a, b), inner, updated)
+      x, value, grad, aux = zoom(lambda y: value_and_grad(y, *args), x, value, grad, aux,
+                                 jnp.where(fresh, 0.0, -d), max_steps=jnp.where(fresh, 1, 20))
       value = jnp.where(finite, value, jnp.nan)  # no way on: `iterate` stops the run
-      return x, (inner, value, grad, aux), value, aux
+      return x, (inner, value, grad, aux, jnp.bool_(False)), value, aux
 
   else:
     raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-  return Solver(init, step)
+  return Solver(init, step, deferred=solver == "optax")
 
 
 class Point(NamedTuple):
@@ -153,7 +164,7 @@ class Point(NamedTuple):
 
 def zoom(value_and_grad: Callable[..., Any], x: jnp.ndarray, value: jnp.ndarray,
          grad: jnp.ndarray, aux: Any, direction: jnp.ndarray, *, decrease: float = 1e-4,
-         curvature: float = 0.9, max_steps: int = 20) -> tuple:
+         curvature: float = 0.9, max_steps=20) -> tuple:
   """A step along `direction` from `x` that meets the strong Wolfe conditions; pure.
 
   Algorithms 3.5 and 3.6 of Nocedal & Wright (Numerical Optimization, 2006) as one
@@ -169,6 +180,7 @@ def zoom(value_and_grad: Callable[..., Any], x: jnp.ndarray, value: jnp.ndarray,
 
   Args:
     x, grad, direction: arrays of one shape; `value`, `aux`: `fun`'s at `x`.
+    max_steps: may be traced.
 
   Returns:
     `(x, value, grad, aux)` at the step taken.
@@ -182,7 +194,9 @@ def zoom(value_and_grad: Callable[..., Any], x: jnp.ndarray, value: jnp.ndarray,
   def evaluate(t):
     y = x + t * direction
     (v, a), g = value_and_grad(y)
-    return Point(t, y, v, g, a, dot(g, direction))
+    # The slope leaves out where the direction is 0: along a zero direction (a
+    # deferred start) it is 0 even where the gradient is not finite.
+    return Point(t, y, v, g, a, dot(jnp.where(direction == 0, 0.0, g), direction))
 
   def body(c):
     i, t, lo, hi, bracketed, _ = c
@@ -253,13 +267,17 @@ class State(NamedTuple):
 
 
 def start(solver: Solver, x0: jnp.ndarray, args: tuple, settings: LBFGS) -> State:
-  """The loop's state at `x0` (iteration 0); pure. A non-finite value stops it there."""
+  """The loop's state at `x0`: iteration 0, or -1 for a `deferred` solver, whose first
+  `iterate` step evaluates `x0` (iteration 0); pure. A non-finite value at `x0` stops
+  the run there (`NONFINITE_START`)."""
   inner, value, aux = solver.init(x0, *args)
   blank = jnp.full(settings.iterations + 1, jnp.nan, jnp.float32)
   history = {k: blank.at[0].set(v) for k, v in {"total": value, **aux}.items()}
   zero = jnp.zeros((), jnp.int32)
-  stop = jnp.where(jnp.isfinite(value), RUNNING, NONFINITE_START).astype(jnp.int32)
-  return State(x0, inner, value, aux, zero, x0, value, zero, zero, stop, zero, history)
+  stop = jnp.where(jnp.isfinite(value) | solver.deferred, RUNNING,
+                   NONFINITE_START).astype(jnp.int32)
+  return State(x0, inner, value, aux, zero - solver.deferred, x0, value, zero, zero, stop, zero,
+               history)
 
 
 def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -> State:
@@ -268,7 +286,8 @@ def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -
 
   An iteration whose value or iterate is not finite stops the run without taking it
   (the best iterate so far stays); an iteration that completes a stall (`stalled`,
-  `settings.stall_iterations` in a row) is taken, then the run stops.
+  `settings.stall_iterations` in a row) is taken, then the run stops. A `deferred`
+  solver's first step is iteration 0, the evaluation of the start.
   """
   until = jnp.minimum(until, settings.iterations)
   tolerance = settings.stall_tolerance
@@ -279,19 +298,21 @@ def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -
   def body(s):
     x, inner, value, aux = solver.step(s.x, s.inner, *args)
     i = s.iteration + 1
+    first = i == 0  # a deferred solver's evaluation of the start
     finite = jnp.isfinite(value) & jax.tree.reduce(
         jnp.logical_and, jax.tree.map(lambda a: jnp.all(jnp.isfinite(a)), x))
     better = finite & (value <= s.best_value)
-    stalls = jnp.where(stalled(s.best_value, value, tolerance), s.stalls + 1, 0)
+    stalls = jnp.where(~first & stalled(s.best_value, value, tolerance), s.stalls + 1, 0)
     stall = finite & (settings.stall_iterations > 0) & (stalls >= settings.stall_iterations)
     pick = lambda new, old: jax.tree.map(  # noqa: E731
         lambda a, b: jnp.where(better, a, b), new, old)
     # A non-finite step stops the run where it was: its iteration is not counted, and the
     # best iterate stays (the new x and solver state are no longer used).
     return State(
-        x, inner, value, aux, jnp.where(finite, i, s.iteration), pick(x, s.best_x),
+        x, inner, value, aux, jnp.where(finite | first, i, s.iteration), pick(x, s.best_x),
         pick(value, s.best_value), pick(i, s.best_iteration), stalls.astype(jnp.int32),
-        jnp.where(finite, jnp.where(stall, STALLED, RUNNING), NONFINITE).astype(jnp.int32),
+        jnp.where(finite, jnp.where(stall, STALLED, RUNNING),
+                  jnp.where(first, NONFINITE_START, NONFINITE)).astype(jnp.int32),
         jnp.where(stall | ~finite, i, 0).astype(jnp.int32),
         {k: h.at[i].set(jnp.where(finite, value if k == "total" else aux[k], jnp.nan))
          for k, h in s.history.items()})

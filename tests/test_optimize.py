@@ -75,15 +75,24 @@ def test_lbfgs_finds_the_minimum_of_rosenbrock():
     assert float(state.best_value) < 1e-6
 
 
-def test_one_program_traces_the_loss_once_for_the_start_and_once_for_the_loop():
-  """The loss (and so its gradient) appears in a compiled L-BFGS run twice: in the
-  start, and in the line search, the loop's one place that evaluates it."""
-  traces = []
+def test_one_program_holds_the_loss_and_its_gradient_once():
+  """A compiled L-BFGS run holds the loss (cosh) and its gradient (sinh) once: in the
+  line search, which evaluates the start too (`deferred`)."""
 
   def fun(x):
-    traces.append(1)
-    return rosenbrock(x)
+    v = jnp.sum(jnp.cosh(x))
+    return v, {"value": v}
 
   settings = optimize.LBFGS(iterations=5)
-  jax.jit(lambda x: optimize.minimize(fun, x, settings=settings)).lower(jnp.ones(3))
-  assert len(traces) == 2
+  text = jax.jit(lambda x: optimize.minimize(fun, x, settings=settings)).lower(
+      jnp.ones(3)).as_text()
+  assert (text.count("cosh"), text.count("sinh")) == (1, 1)
+
+
+def test_a_start_that_is_not_finite_stops_the_run_at_iteration_0():
+  settings = optimize.LBFGS(iterations=5)
+  state = jax.jit(lambda x: optimize.minimize(rosenbrock, x, settings=settings))(
+      jnp.array([jnp.nan, 1.0]))
+  assert int(state.stop) == optimize.NONFINITE_START and int(state.iteration) == 0
+  assert optimize.stop_reason(int(state.stop), int(state.stop_at), settings,
+                              int(state.best_iteration)).startswith("the loss is not finite")
