@@ -1,10 +1,11 @@
 """Running syntheses: one or many jobs in one compiled program, over the local devices.
 
 `run` is the host side of every synthesis (scripts, sweeps, blocks, the library
-calls). It compiles the three parts of `synthesis.generate` (`begin`, `advance`,
-`finish`): for one job as they are, for several `jax.vmap`-ed over a leading job axis
-and, with a `mesh`, split over its devices by `jax.shard_map`, each device running its
-jobs with no communication. The L-BFGS iterations run on the device in chunks of
+calls). It compiles the parts of `synthesis.generate` (`begin`, `advance`, `finish`;
+with a waveform stage, `finish` as `render`, `refine_advance` and `assemble`): for one
+job as they are, for several `jax.vmap`-ed over a leading job axis and, with a `mesh`,
+split over its devices by `jax.shard_map`, each device running its jobs with no
+communication. The L-BFGS iterations of both stages run on the device in chunks of
 `log_every`; between two chunks the host reads one small `optimize.Summary` for the
 progress line, and nothing else. Each job has its own L-BFGS state, line search, best
 iterate and stop: a job that stops is frozen at its best iterate while the others go
@@ -118,18 +119,39 @@ def _finish(spec, state, targets, key, content, variables, weights, hold):
                           weights=weights, hold=hold)
 
 
+def _render(spec, state, targets, key, content, variables, weights, hold):
+  rendered = synthesis.render(spec, state, key=key, hold=hold)
+  return rendered, synthesis.refine_begin(spec, rendered.audio, targets, content=content,
+                                          variables=variables, weights=weights, hold=hold)
+
+
+def _refine(spec, refining, targets, content, variables, weights, until):
+  return synthesis.refine_advance(spec, refining, targets, until=until, content=content,
+                                  variables=variables, weights=weights)
+
+
+def _assemble(spec, state, rendered, refining, targets):
+  return synthesis.assemble(spec, state, rendered, refining, targets)
+
+
 @functools.cache
 def _programs(spec: synthesis.Spec, batched: bool, mesh: Mesh | None, shared_weights: bool):
-  """The jitted (begin, advance, finish) of `spec`: as they are, or over a job axis
-  (`batched`) and split over `mesh`. `shared_weights`: the weights are the spec's (one
-  for all jobs), else an argument per job."""
-  begin, advance, finish = (functools.partial(f, spec) for f in (_begin, _advance, _finish))
+  """The jitted (begin, advance, finish, render, refine, assemble) of `spec`: as they
+  are, or over a job axis (`batched`) and split over `mesh`; `finish` is `render`, then
+  `refine` to the end, then `assemble`. `shared_weights`: the weights are the spec's
+  (one for all jobs), else an argument per job."""
+  begin, advance, finish, render, refine, assemble = (
+      functools.partial(f, spec) for f in (_begin, _advance, _finish, _render, _refine,
+                                           _assemble))
   if batched:
     w = None if shared_weights else 0
     # [state,] targets, key/state, content, variables (shared), weights, hold[, until]
     begin = jax.vmap(begin, in_axes=(0, 0, 0, None, w, 0))
     advance = jax.vmap(advance, in_axes=(0, 0, 0, None, w, 0, None))
     finish = jax.vmap(finish, in_axes=(0, 0, 0, 0, None, w, 0))
+    render = jax.vmap(render, in_axes=(0, 0, 0, 0, None, w, 0))
+    refine = jax.vmap(refine, in_axes=(0, 0, 0, None, w, None))
+    assemble = jax.vmap(assemble)
     if mesh is not None:
       # Each device runs its jobs alone: no collectives, so no varying-axis checks (optax's
       # line search transposes with a plain float cotangent, which those checks refuse).
@@ -139,7 +161,10 @@ def _programs(spec: synthesis.Spec, batched: bool, mesh: Mesh | None, shared_wei
       begin = split(begin, in_specs=(j, j, j, s, ws, j))
       advance = split(advance, in_specs=(j, j, j, s, ws, j, s))
       finish = split(finish, in_specs=(j, j, j, j, s, ws, j))
-  return jax.jit(begin), jax.jit(advance), jax.jit(finish)
+      render = split(render, in_specs=(j, j, j, j, s, ws, j))
+      refine = split(refine, in_specs=(j, j, j, s, ws, s))
+      assemble = split(assemble, in_specs=(j, j, j, j, j))
+  return tuple(map(jax.jit, (begin, advance, finish, render, refine, assemble)))
 
 
 def run(spec: synthesis.Spec, targets: objective.Targets, keys: jax.Array, *,
@@ -183,37 +208,60 @@ def run(spec: synthesis.Spec, targets: objective.Targets, keys: jax.Array, *,
     jobs = jax.device_put(_pad(jobs, n), on_jobs)
     variables = jax.device_put(variables, shared)
   targets, keys, content, weights, hold = jobs
-  begin, advance, finish = _programs(spec, batched, mesh, weights is None)
+  begin, advance, finish, render, refine, assemble = _programs(spec, batched, mesh,
+                                                              weights is None)
 
   start = time.perf_counter()
   begin = begin.lower(targets, keys, content, variables, weights, hold).compile()
   state = begin(targets, keys, content, variables, weights, hold)
   until = jnp.int32(0)
   advance = advance.lower(state, targets, content, variables, weights, hold, until).compile()
-  finish = finish.lower(state, targets, keys, content, variables, weights, hold).compile()
+  if spec.refine_iterations:
+    render = render.lower(state, targets, keys, content, variables, weights, hold).compile()
+    rendered, refining = render.out_info
+    refine = refine.lower(refining, targets, content, variables, weights, until).compile()
+    assemble = assemble.lower(state, rendered, refining, targets).compile()
+  else:
+    finish = finish.lower(state, targets, keys, content, variables, weights, hold).compile()
   compile_s = time.perf_counter() - start
 
-  settings = spec.lbfgs
-  step = chunk or settings.log_every
-  show = optimize.Progress(settings, jobs=n_jobs) if progress else None
-  done = 0
-  while done < settings.iterations:
-    done = min(done + step, settings.iterations)
-    state = advance(state, targets, content, variables, weights, hold, jnp.int32(done))
-    s = jax.device_get(optimize.summary(state))  # the one read per chunk
-    if not batched:
-      s = jax.tree.map(lambda a: np.asarray(a)[None], s)
-    s = jax.tree.map(lambda a: a[:n_jobs], s)
-    if show is not None and (done % settings.log_every == 0 or done == settings.iterations
-                             or not (s.stop == optimize.RUNNING).any()):
-      show.update(s)
-    if not (s.stop == optimize.RUNNING).any():
-      break
-  if show is not None:
-    show.close()
-  if spec.refine_iterations and progress:
-    logging.info("refining the waveform: %d L-BFGS iterations", spec.refine_iterations)
-  out = jax.device_get(finish(state, targets, keys, content, variables, weights, hold))
+  def chunks(carry, advance, settings, what="", of=lambda c: c):
+    """`carry` advanced (`advance(carry, until)`) in chunks of `chunk` iterations to the
+    end or a stop of its L-BFGS state `of(carry)`, with a progress line after each."""
+    step = chunk or settings.log_every
+    show = optimize.Progress(settings, jobs=n_jobs, what=what) if progress else None
+    done = 0
+    while done < settings.iterations:
+      done = min(done + step, settings.iterations)
+      carry = advance(carry, jnp.int32(done))
+      s = jax.device_get(optimize.summary(of(carry)))  # the one read per chunk
+      if not batched:
+        s = jax.tree.map(lambda a: np.asarray(a)[None], s)
+      s = jax.tree.map(lambda a: a[:n_jobs], s)
+      if show is not None and (done % settings.log_every == 0 or done == settings.iterations
+                               or not (s.stop == optimize.RUNNING).any()):
+        show.update(s)
+      if not (s.stop == optimize.RUNNING).any():
+        break
+    if show is not None:
+      show.close()
+    return carry
+
+  state = chunks(state, lambda s, until: advance(s, targets, content, variables, weights, hold,
+                                                 until), spec.lbfgs)
+  if spec.refine_iterations:
+    if progress:
+      logging.info("refining the waveform: %d L-BFGS iterations", spec.refine_iterations)
+    rendered, refining = render(state, targets, keys, content, variables, weights, hold)
+    waveform = dataclasses.replace(spec.lbfgs, iterations=spec.refine_iterations,
+                                   stall_iterations=0)
+    refining = chunks(refining, lambda r, until: refine(r, targets, content, variables, weights,
+                                                        until),
+                      waveform, "waveform stage, ", lambda r: r.state)
+    out = assemble(state, rendered, refining, targets)
+  else:
+    out = finish(state, targets, keys, content, variables, weights, hold)
+  out = jax.device_get(out)
   if not batched:
     out = jax.tree.map(lambda a: np.asarray(a)[None], out)
   results = [synthesis.result(spec, jax.tree.map(lambda a, j=j: a[j], out),

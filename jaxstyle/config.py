@@ -166,7 +166,7 @@ def texture() -> ml_collections.ConfigDict:
   `net.kernel_sizes`, scored worse and ran at half the speed). Its audio is then
   equalised to the style's long-term spectrum and refined on the waveform for 60
   iterations with the same terms and the waveform's own auditory statistics
-  (`auditory_weight`, `synthesis.refine`).
+  (`auditory_weight`, `synthesis.refine_begin`).
   """
   c = base()
   c.n_fft, c.hop_length = 512, 128

@@ -60,7 +60,7 @@ class Objective:
     weights: `((term, weight), ...)` for `style`, `content`, `bound` and every one of
       `EXTRA_TERMS`; an extra term is computed only where its weight is positive, and
       `auditory` (the waveform's statistics, `jaxstyle.auditory`) only in the waveform
-      domain (`synthesis.refine` takes a spectrogram's audio there).
+      domain (`synthesis.refine_begin` takes a spectrogram's audio there).
     modulation_lags: for both `modulation` and `band_modulation`, in frames.
     bands: ERB bands of the `band_*` and `auditory` terms.
     autocorrelation_lags, sliced_projections, diversity_window, diversity_threshold:

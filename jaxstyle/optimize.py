@@ -373,14 +373,14 @@ def history(state_history: dict, iteration: int) -> dict[str, list[float]]:
 class Progress:
   """The progress of one or more runs as a person reads it, every `log_every` iterations.
 
-  One line: iteration, total loss (least..greatest over the running jobs), elapsed,
-  estimated time left; on a terminal it rewrites itself in place, elsewhere (a log,
-  CI) each is a line of its own. Each term's value is logged at verbosity 1
-  (`--verbosity=1`), and each stop once, with its reason.
+  One line: `what` (e.g. "waveform stage, "), iteration, total loss (least..greatest
+  over the running jobs), elapsed, estimated time left; on a terminal it rewrites
+  itself in place, elsewhere (a log, CI) each is a line of its own. Each term's value
+  is logged at verbosity 1 (`--verbosity=1`), and each stop once, with its reason.
   """
 
-  def __init__(self, settings: LBFGS, *, jobs: int = 1, stream=None):
-    self.settings, self.jobs = settings, jobs
+  def __init__(self, settings: LBFGS, *, jobs: int = 1, stream=None, what: str = ""):
+    self.settings, self.jobs, self.what = settings, jobs, what
     self._stream = stream or sys.stderr
     self._start = time.perf_counter()
     self._told: set[int] = set()
@@ -398,7 +398,8 @@ class Progress:
     total = span(np.asarray(s.value)[live])
     jobs = f", {running.sum()}/{self.jobs} jobs running" if self.jobs > 1 else ""
     left = elapsed / max(i, 1) * (n - i) if running.any() else 0.0
-    self._line(f"iteration {i}/{n}: loss {total}{jobs}, {elapsed:.1f} s, ~{left:.0f} s left")
+    self._line(f"{self.what}iteration {i}/{n}: loss {total}{jobs}, {elapsed:.1f} s, "
+               f"~{left:.0f} s left")
     logging.vlog(1, "iteration %d: %s", i, " ".join(
         f"{k} {span(np.asarray(v)[live])}" for k, v in s.aux.items()))
     for j in np.flatnonzero(~running):

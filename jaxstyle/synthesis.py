@@ -6,7 +6,7 @@ objective's `Targets` of the style; and
 `generate` optimises a spectrogram (or waveform) with L-BFGS until its statistics
 match them and, for style transfer, its features stay close to a content's, gives it a
 phase (Griffin-Lim) and, with `refine_iterations`, refines that audio in the waveform
-domain (`refine`), all in one program: jit it, `vmap` it over keys or over the stacked
+domain (`refine_begin`), all in one program: jit it, `vmap` it over keys or over the stacked
 targets of several styles, shard it over devices.
 
   spec = jaxstyle.spec(jaxstyle.load_config("default"), n_samples=88200)
@@ -14,7 +14,9 @@ targets of several styles, shard it over devices.
   audio = jax.jit(jax.vmap(jaxstyle.generate, in_axes=(None, None, 0)))(spec, t, keys).audio
 
 `begin`, `advance` and `finish` are `generate` in three parts, so that a host can run
-the iterations in chunks and read the progress between them (`jaxstyle.batch.run`).
+the iterations in chunks and read the progress between them (`jaxstyle.batch.run`);
+`finish` is `render`, `refine_begin`, `refine_advance` and `assemble`, for the
+waveform stage's iterations in chunks too.
 The network is frozen; only the spectrogram is differentiated. Spectrograms are
 network scale, `[time, freq]`; waveforms `[samples]`.
 """
@@ -62,7 +64,7 @@ class Spec:
     noise_init: `uniform` (the papers') or `spectrum` (noise shaped to the style's
       long-term spectrum; stft only).
     refine_iterations: L-BFGS iterations on the waveform after the spectrogram and its
-      phase (`refine`; 0: none).
+      phase (`refine_begin`; 0: none).
   """
 
   objective: objective_lib.Objective
@@ -313,7 +315,7 @@ class Generated(NamedTuple):
     history: `{"total": [iterations + 1], term: ...}`, NaN after `iteration`.
     iteration: the L-BFGS iterations done.
     stop, stop_at, best_iteration: as in `optimize.State`.
-    refine_history: the waveform stage's history (`refine`) as `history`, or None.
+    refine_history: the waveform stage's history (`refine_begin`) as `history`, or None.
     refine_iteration: its iterations done (0 without).
   """
 
@@ -358,11 +360,48 @@ def _added(fun: Callable[..., Any]) -> Callable[..., Any]:
   return g
 
 
-def refine(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets, *,
-           content: jnp.ndarray | None = None, variables: dict | None = None,
-           weights: dict | None = None, hold: Hold | None = None
-           ) -> tuple[jnp.ndarray, optimize.State]:
-  """`audio` `[n_samples]` refined in the waveform domain; pure.
+class Refining(NamedTuple):
+  """The waveform stage between its parts (`refine_begin`, `refine_advance`).
+
+  Attributes:
+    audio: `[n_samples]` its start, equalised.
+    ramp: `[n_samples]` how much of the change each sample takes (1, but 0 where held).
+    state: the L-BFGS state of the change `[n_samples]`.
+  """
+
+  audio: jnp.ndarray
+  ramp: jnp.ndarray
+  state: optimize.State
+
+
+def _waveform(spec: Spec, targets_: objective_lib.Targets, content, variables, weights
+              ) -> tuple[optimize.LBFGS, optimize.Solver, tuple]:
+  """The waveform stage's L-BFGS settings, solver of the change, and arguments after
+  `(audio, ramp)`."""
+  o = dataclasses.replace(spec.objective, domain="waveform", parametrization="linear")
+  lbfgs = dataclasses.replace(spec.lbfgs, iterations=spec.refine_iterations,
+                              stall_iterations=0)
+  wave = dataclasses.replace(spec, objective=o, lbfgs=lbfgs, refine_iterations=0)
+  p = problem(wave, targets_, content, variables, weights)
+  solver = optimize.lbfgs(_added(p.fun), solver=lbfgs.solver, history_size=lbfgs.history_size)
+  return lbfgs, solver, p.args
+
+
+def _equalize(spec: Spec, y: jnp.ndarray, ramp: jnp.ndarray, targets_: objective_lib.Targets
+              ) -> jnp.ndarray:
+  """`y` `[n_samples]` equalised to the style's long-term spectrum where `ramp` is 1
+  (with the `auditory` term; else as it is)."""
+  o = spec.objective
+  if "auditory" not in o.extra:
+    return y
+  a = objective_lib.auditory_settings(o, spec.n_samples)
+  return y + ramp * (auditory.equalize(y, targets_.auditory["spectrum"], a) - y)
+
+
+def refine_begin(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets, *,
+                 content: jnp.ndarray | None = None, variables: dict | None = None,
+                 weights: dict | None = None, hold: Hold | None = None) -> Refining:
+  """The waveform stage at its start (then `refine_advance`, `refine_end`); pure.
 
   `spec.refine_iterations` L-BFGS iterations of the objective in the waveform domain:
   its terms through the STFT, and `auditory`, the waveform's own statistics. The
@@ -376,39 +415,48 @@ def refine(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets, *,
   and the change fades in after them over the hold's ramp. The stage runs all its
   iterations, with no stall stop: while L-BFGS gathers its history its first steps on
   the waveform can be tiny (keyboard's loss: 197.51, 197.47, 197.43, 197.43, ...), and
-  then it falls to 120.6 in 60 iterations. Returns the refined audio and the stage's
-  final L-BFGS state.
+  then it falls to 120.6 in 60 iterations.
   """
   r = spec.representation
-  o = dataclasses.replace(spec.objective, domain="waveform", parametrization="linear")
-  lbfgs = dataclasses.replace(spec.lbfgs, iterations=spec.refine_iterations,
-                              stall_iterations=0)
-  wave = dataclasses.replace(spec, objective=o, lbfgs=lbfgs, refine_iterations=0)
-  p = problem(wave, targets_, content, variables, weights)
   ramp = jnp.ones(spec.n_samples)
   if hold is not None:
     start = max(hold.prefix.shape[0] * r.hop_length - r.n_fft // 2, 0)
     ramp = jnp.clip((jnp.arange(spec.n_samples) - start + 1) / (hold.ramp_frames * r.hop_length
                                                                  + 1), 0.0, 1.0)
-  equalize = lambda y: y  # noqa: E731
-  if "auditory" in o.extra:
-    a = objective_lib.auditory_settings(o, spec.n_samples)
-    equalize = lambda y: y + ramp * (  # noqa: E731
-        auditory.equalize(y, targets_.auditory["spectrum"], a) - y)
-  audio = equalize(audio)
-  fun = _added(p.fun)
-  solver = optimize.lbfgs(fun, solver=lbfgs.solver, history_size=lbfgs.history_size)
-  args = (audio, ramp, *p.args)
-  state = optimize.start(solver, jnp.zeros_like(audio), args, lbfgs)
-  state = optimize.iterate(solver, state, args, lbfgs, lbfgs.iterations)
-  return equalize(audio + ramp * state.best_x), state
+  audio = _equalize(spec, audio, ramp, targets_)
+  lbfgs, solver, args = _waveform(spec, targets_, content, variables, weights)
+  return Refining(audio, ramp, optimize.start(solver, jnp.zeros_like(audio),
+                                              (audio, ramp, *args), lbfgs))
 
 
-def finish(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, key: jax.Array,
-           *, content: jnp.ndarray | None = None, variables: dict | None = None,
-           weights: dict | None = None, hold: Hold | None = None) -> Generated:
-  """The best iterate of `state` as a spectrogram and its audio, refined in the waveform
-  domain with `spec.refine_iterations` (`refine`; `generate`'s last part); pure."""
+def refine_advance(spec: Spec, refining: Refining, targets_: objective_lib.Targets, *, until,
+                   content: jnp.ndarray | None = None, variables: dict | None = None,
+                   weights: dict | None = None) -> Refining:
+  """The waveform stage after its iterations up to `until` (may be traced); pure."""
+  lbfgs, solver, args = _waveform(spec, targets_, content, variables, weights)
+  state = optimize.iterate(solver, refining.state, (refining.audio, refining.ramp, *args),
+                           lbfgs, until)
+  return refining._replace(state=state)
+
+
+def refine_end(spec: Spec, refining: Refining, targets_: objective_lib.Targets) -> jnp.ndarray:
+  """The waveform stage's audio `[n_samples]`: the best change, equalised again; pure."""
+  audio, ramp, state = refining
+  return _equalize(spec, audio + ramp * state.best_x, ramp, targets_)
+
+
+class Rendered(NamedTuple):
+  """The spectrogram stage's result as audio (`render`): `audio` `[n_samples]` (None for
+  cqt), the best `spectrogram` `[frames, bins]`, the phase's `convergence`."""
+
+  audio: jnp.ndarray | None
+  spectrogram: jnp.ndarray
+  convergence: jnp.ndarray | None
+
+
+def render(spec: Spec, state: optimize.State, *, key: jax.Array, hold: Hold | None = None
+           ) -> Rendered:
+  """The best iterate of `state` as a spectrogram and its audio (Griffin-Lim); pure."""
   o, r = spec.objective, spec.representation
   x = state.best_x
   if hold is not None:
@@ -424,16 +472,38 @@ def finish(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, k
     audio, convergence = representation_lib.inverse_jax(
         spectrogram, r, spec.phase, key, length=spec.n_samples, circular=o.loop,
         known=None if hold is None else hold.known)
-  refined = None
-  if spec.refine_iterations:
-    audio, refined = refine(spec, audio, targets_, content=content, variables=variables,
-                            weights=weights, hold=hold)
+  return Rendered(audio, spectrogram, convergence)
+
+
+def assemble(spec: Spec, state: optimize.State, rendered: Rendered,
+             refining: Refining | None, targets_: objective_lib.Targets) -> Generated:
+  """`Generated` from the spectrogram stage's `state`, its `rendered` audio and the
+  waveform stage (`refining` after its iterations, or None); pure."""
+  audio, spectrogram, convergence = rendered
+  if refining is not None:
+    r = spec.representation
+    audio = refine_end(spec, refining, targets_)
     spectrogram = spectral.spectrogram(audio, n_fft=r.n_fft, hop_length=r.hop_length,
-                                       log_max=r.log_max, circular=o.loop)
+                                       log_max=r.log_max, circular=spec.objective.loop)
   return Generated(audio, spectrogram, convergence, state.history, state.iteration, state.stop,
                    state.stop_at, state.best_iteration,
-                   None if refined is None else refined.history,
-                   jnp.int32(0) if refined is None else refined.iteration)
+                   None if refining is None else refining.state.history,
+                   jnp.int32(0) if refining is None else refining.state.iteration)
+
+
+def finish(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, key: jax.Array,
+           *, content: jnp.ndarray | None = None, variables: dict | None = None,
+           weights: dict | None = None, hold: Hold | None = None) -> Generated:
+  """The best iterate of `state` as a spectrogram and its audio (`render`), refined in
+  the waveform domain with `spec.refine_iterations` (`refine_begin`; `generate`'s last part);
+  pure."""
+  rendered = render(spec, state, key=key, hold=hold)
+  refining = None
+  if spec.refine_iterations:
+    kw = dict(content=content, variables=variables, weights=weights)
+    refining = refine_begin(spec, rendered.audio, targets_, hold=hold, **kw)
+    refining = refine_advance(spec, refining, targets_, until=spec.refine_iterations, **kw)
+  return assemble(spec, state, rendered, refining, targets_)
 
 
 def generate(spec: Spec, targets_: objective_lib.Targets, key: jax.Array, *,
@@ -472,7 +542,7 @@ class Result:
     history: lists of `iteration` (0 = the start), `total` and each term.
     stop_reason: why it stopped before `spec.lbfgs.iterations`, or None.
     compile_s: time to compile its program (near 0 from the cache).
-    refine_history: the waveform stage's (`refine`) as `history`, or None.
+    refine_history: the waveform stage's (`refine_begin`) as `history`, or None.
   """
 
   audio: np.ndarray

@@ -66,20 +66,31 @@ def test_generate_equals_the_driver_and_is_deterministic(small, texture_clip):
   np.testing.assert_allclose(driven.audio, a.audio, atol=1e-3 * float(jnp.abs(a.audio).max()))
 
 
-def test_a_whole_synthesis_reads_the_device_once_per_log_every_iterations(small, texture_clip,
-                                                                          monkeypatch):
+@pytest.mark.parametrize("refine_iterations", [0, 6])
+def test_a_whole_synthesis_reads_the_device_once_per_log_every_iterations(
+    small, texture_clip, monkeypatch, capsys, refine_iterations):
+  """Per chunk of `log_every` iterations of each stage one read, with its progress line
+  (the waveform stage's, with `refine_iterations`, shows its jobs' losses)."""
+  small.refine_iterations = refine_iterations
   spec = jaxstyle.spec(small, n_samples=SR // 2)
   jobs = [batch.Job(spec, [jaxstyle.spectrogram(texture_clip, small)], seed=s) for s in (0, 1)]
   batch.synthesize(jobs)  # compiled, and the targets' program too
   reads = []
   real = jax.device_get
   monkeypatch.setattr(batch.jax, "device_get", lambda x: reads.append(1) or real(x))
+  capsys.readouterr()
   # Any implicit transfer (float(x), np.asarray(x) of a device array) raises here.
   with jax.transfer_guard_device_to_host("disallow"):
     results = batch.synthesize(jobs)
-  chunks = -(-small.iterations // small.log_every)
+  chunks = -(-small.iterations // small.log_every) - (-refine_iterations // small.log_every)
   assert len(reads) == chunks + 1  # one summary per chunk, then the results
   assert all(len(r.history["total"]) == small.iterations + 1 for r in results)
+  lines = [line for line in capsys.readouterr().err.splitlines() if "waveform stage, " in line]
+  assert len(lines) == -(-refine_iterations // small.log_every)
+  if refine_iterations:
+    losses = sorted(r.refine_history["total"][small.log_every] for r in results)
+    assert lines[0].startswith(f"waveform stage, iteration {small.log_every}/6: loss "
+                               f"{losses[0]:.4g}..{losses[1]:.4g}, "), lines[0]
 
 
 def test_a_pure_generation_makes_no_host_transfer(small, texture_clip):
