@@ -243,7 +243,8 @@ class State(NamedTuple):
 
   Attributes:
     x, inner, value, aux: the iterate, the solver's state, its value and terms.
-    iteration: the iterations done (int32).
+    iteration: the iterations done (int32; -1 while a `deferred` solver has not yet
+      evaluated the start).
     best_x, best_value, best_iteration: the best iterate (lowest finite value) so far.
     stalls: iterations in a row that did not lower the best value enough.
     stop: `RUNNING`, or why the run stopped (`NONFINITE_START`, `NONFINITE`, `STALLED`).
