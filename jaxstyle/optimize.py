@@ -137,11 +137,11 @@ def lbfgs(fun: Callable[..., Any], *, solver: str = "optax", history_size: int =
     def step(x, state, *args):
       inner, value, grad, aux, fresh = state
       finite = jnp.all(jnp.isfinite(grad))
-      d, updated = direction.update(grad, inner, x)
-      # Fresh: no direction yet, and the search's one trial is `x` itself.
-      inner = jax.tree.map(lambda a, b: jnp.where(fresh, a, b), inner, updated)
-      x, value, grad, aux = zoom(lambda y: value_and_grad(y, *args), x, value, grad, aux,
-                                 jnp.where(fresh, 0.0, -d), max_steps=jnp.where(fresh, 1, 20))
+      # Fresh: no direction yet (a zero one), and the search's one trial is `x` itself.
+      d, inner = jax.lax.cond(fresh, lambda: (jnp.zeros_like(x), inner),
+                              lambda: direction.update(grad, inner, x))
+      x, value, grad, aux = zoom(lambda y: value_and_grad(y, *args), x, value, grad, aux, -d,
+                                 max_steps=jnp.where(fresh, 1, 20))
       value = jnp.where(finite, value, jnp.nan)  # no way on: `iterate` stops the run
       return x, (inner, value, grad, aux, jnp.bool_(False)), value, aux
 
