@@ -152,6 +152,58 @@ def test_peaks_of_gaussian_noise_follow_their_closed_form_and_of_clicks_stand_hi
   assert np.all(clicks > peaks + 0.3) and clicks.mean() > peaks.mean() + 1.0
 
 
+def test_crest_matches_numpy_and_the_gaussian_closed_form():
+  """`crest` against numpy's sort; for Gaussian noise, the loudest share `p` of the samples
+  lies above `c = Q^-1(p / 2)` and has mean square `1 + c phi(c) / Q(c)` (variance 1), so
+  the group is its log. Sparse clicks stand higher."""
+  clicks = crackle(8000, 2).astype(np.float64)
+  power = np.sort(clicks**2)[::-1]
+  counts = np.ceil(8000 / 2.0 ** np.arange(1, auditory.CREST_OCTAVES + 1)).astype(int)
+  want = [np.log(power[:k].mean() / power.mean()) for k in counts]
+  np.testing.assert_allclose(jax.jit(auditory.crest)(jnp.asarray(clicks, jnp.float32)), want,
+                             rtol=1e-4)
+  share = 2.0 ** -np.arange(1, auditory.CREST_OCTAVES + 1)
+  c = scipy.stats.norm.isf(share / 2)
+  closed = np.log(1 + c * scipy.stats.norm.pdf(c) / scipy.stats.norm.sf(c))
+  got = np.mean([auditory.crest(jnp.asarray(np.random.default_rng(s).standard_normal(2**16)))
+                 for s in range(16)], axis=0)
+  # About 4 standard deviations of the mean of 16 (the deeper octaves hold fewer samples).
+  np.testing.assert_allclose(got[:8], closed[:8], atol=0.015)
+  np.testing.assert_allclose(got[8:], closed[8:], atol=0.07)
+  assert np.all(np.asarray(want[4:]) > closed[4:] + 1.0)
+
+
+def test_floor_matches_numpy_and_the_gaussian_closed_form():
+  """`floor` against numpy; for Gaussian noise (variance 1), a frame's mean power `S` of `m`
+  samples is Gamma(m / 2, 2 / m), and the quietest share `p` of the frames, below its
+  quantile `q`, has mean power `int_0^q s f(s) ds / p = F_(m/2 + 1, 2/m)(q) / p`. Between
+  clicks the quiet lies deeper."""
+  a = auditory.Auditory(SR, 2**16, bands=8)
+  m = a.floor_frame
+  clicks = np.tile(crackle(2**14, 3), 4).astype(np.float64)
+  power = np.sort((clicks.reshape(-1, m) ** 2).mean(1))
+  counts = power.size // 2 ** np.arange(1, auditory.FLOOR_OCTAVES + 1)
+  want = [np.log(power[:k].mean() / power.mean()) for k in counts]
+  np.testing.assert_allclose(jax.jit(auditory.floor, static_argnums=1)(
+      jnp.asarray(clicks, jnp.float32), a), want, rtol=1e-4)
+  share = 2.0 ** -np.arange(1, auditory.FLOOR_OCTAVES + 1)
+  q = scipy.stats.gamma.ppf(share, m / 2, scale=2 / m)
+  closed = np.log(scipy.stats.gamma.cdf(q, m / 2 + 1, scale=2 / m) / share)
+  got = np.mean([auditory.floor(jnp.asarray(np.random.default_rng(s).standard_normal(2**16)), a)
+                 for s in range(4)], axis=0)
+  np.testing.assert_allclose(got, closed, atol=0.03)  # the deepest octave: 32 frames
+  assert np.all(np.asarray(want) < closed - 0.5)
+
+
+@pytest.mark.parametrize("group", ["crest", "floor"])
+def test_crest_and_floor_gradients_match_finite_differences(group):
+  with jax.enable_x64(True):
+    a = auditory.Auditory(SR, 512, bands=4)
+    fun = auditory.crest if group == "crest" else lambda x: auditory.floor(x, a)
+    x = jnp.asarray(crackle(512, 9), jnp.float64)
+    jtu.check_grads(fun, (x,), order=1, modes=["rev"], atol=1e-4, rtol=1e-4, eps=1e-6)
+
+
 @pytest.mark.parametrize("upper_hz, locked", [(6.0, True), (6.7, False)])
 def test_c2_is_large_only_for_phase_locked_octaves(upper_hz, locked):
   """A modulator whose 6 Hz component is phase-locked to its 3 Hz one gives |C2| near 1
