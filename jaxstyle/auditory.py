@@ -229,13 +229,17 @@ def statistics(x: jnp.ndarray, a: Auditory) -> dict[str, jnp.ndarray]:
           "spectrum": level}
 
 
+def _tail(v: jnp.ndarray, octaves: int) -> jnp.ndarray:
+  """`[octaves]` the log of the mean of the first `ceil(n / 2^k)` of sorted `v` `[n]` over
+  the mean of all, `k = 1 .. octaves`."""
+  counts = np.ceil(v.shape[0] / 2.0 ** np.arange(1, octaves + 1)).astype(int)
+  return jnp.log(jnp.cumsum(v)[counts - 1] / counts) - jnp.log(jnp.mean(v))
+
+
 def crest(x: jnp.ndarray) -> jnp.ndarray:
   """The `crest` group of a waveform `[samples]`: the mean of the largest
   `ceil(samples / 2^k)` squared samples over the mean square, logged, `[CREST_OCTAVES]`."""
-  power = x**2 + 1e-30
-  top = jnp.cumsum(jnp.sort(power)[::-1])
-  counts = np.ceil(x.shape[0] / 2.0 ** np.arange(1, CREST_OCTAVES + 1)).astype(int)
-  return jnp.log(top[counts - 1] / counts) - jnp.log(jnp.mean(power))
+  return _tail(jnp.sort(x**2 + 1e-30)[::-1], CREST_OCTAVES)
 
 
 def floor(x: jnp.ndarray, a: Auditory) -> jnp.ndarray:
@@ -243,9 +247,8 @@ def floor(x: jnp.ndarray, a: Auditory) -> jnp.ndarray:
   `ceil(frames / 2^k)` of its frames of `a.floor_frame` samples (end to end, the
   remainder left out) over the mean power, logged, `[FLOOR_OCTAVES]`."""
   m = a.floor_frame
-  frames = jnp.sort(jnp.mean(x[: x.shape[0] // m * m].reshape(-1, m) ** 2, axis=1) + 1e-30)
-  counts = np.ceil(frames.shape[0] / 2.0 ** np.arange(1, FLOOR_OCTAVES + 1)).astype(int)
-  return jnp.log(jnp.cumsum(frames)[counts - 1] / counts) - jnp.log(jnp.mean(frames))
+  frames = jnp.mean(x[: x.shape[0] // m * m].reshape(-1, m) ** 2, axis=1)
+  return _tail(jnp.sort(frames + 1e-30), FLOOR_OCTAVES)
 
 
 def target(clips: list[jnp.ndarray], *, sample_rate: int, bands: int = 32
