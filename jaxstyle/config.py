@@ -125,6 +125,10 @@ def base() -> ml_collections.ConfigDict:
   # L-BFGS iterations on the waveform after the spectrogram stage and its phase
   # reconstruction: the same terms through the STFT, plus auditory (0: none; stft only).
   c.refine_iterations = 0
+  # The power of the start's amplitude spectrum in the filter of the waveform stage's
+  # change: a preconditioner, so that loud bands move as readily as quiet ones (0: none,
+  # 1: full; synthesis.preconditioner, measured in BUILD.md).
+  c.refine_precondition = 0.0
   # Optimiser.
   # optax (L-BFGS, the default) | jaxopt (archived upstream; the `jaxopt` extra). Equal
   # or lower losses per iteration on the papers' and jaxstyle's objectives (BUILD.md).
@@ -318,7 +322,7 @@ def spec(c: ml_collections.ConfigDict, *, n_samples: int) -> synthesis.Spec:
   """The `synthesis.Spec` of a config for an output of `n_samples` samples (a loop's:
   `output_samples`): where the config stops. Raises `InputError` naming a bad key."""
   return synthesis.Spec(objective_spec(c), net_spec(c), lbfgs_spec(c), phase_spec(c), n_samples,
-                        c.init, c.noise_init, c.refine_iterations)
+                        c.init, c.noise_init, c.refine_iterations, float(c.refine_precondition))
 
 
 def in_blocks(c: ml_collections.ConfigDict, n_samples: int, *, morph: bool = False

@@ -65,6 +65,8 @@ class Spec:
       long-term spectrum; stft only).
     refine_iterations: L-BFGS iterations on the waveform after the spectrogram and its
       phase (`refine_begin`; 0: none).
+    refine_precondition: the power of the start's amplitude spectrum in the filter of
+      the waveform stage's change (`preconditioner`; 0: none, 1: full).
   """
 
   objective: objective_lib.Objective
@@ -75,6 +77,7 @@ class Spec:
   init: str = "content"
   noise_init: str = "uniform"
   refine_iterations: int = 0
+  refine_precondition: float = 0.0
 
   def __post_init__(self):
     o, kind = self.objective, self.representation.kind
@@ -99,6 +102,9 @@ class Spec:
     if not (isinstance(self.refine_iterations, int) and self.refine_iterations >= 0):
       raise InputError(f"config.refine_iterations must be an integer >= 0, got "
                        f"{self.refine_iterations!r}")
+    if not self.refine_precondition >= 0:
+      raise InputError(f"config.refine_precondition must not be negative, got "
+                       f"{self.refine_precondition!r}")
     if self.refine_iterations and (o.domain == "waveform" or kind != "stft"):
       raise InputError("config.refine_iterations refines the audio of an optimised spectrogram "
                        "through its STFT: it needs domain=spectrogram and spectrogram=stft")
@@ -351,13 +357,46 @@ def advance(spec: Spec, state: optimize.State, targets_: objective_lib.Targets, 
 
 @functools.cache
 def _added(fun: Callable[..., Any]) -> Callable[..., Any]:
-  """`g(delta, audio, ramp, *args) = fun(audio + ramp * delta, *args)` (cached, as
-  `continued`)."""
+  """`g(delta, audio, ramp, shape, *args) = fun(audio + ramp * shaped(delta, shape), *args)`
+  (cached, as `continued`)."""
 
-  def g(delta, audio, ramp, *args):
-    return fun(audio + ramp * delta, *args)
+  def g(delta, audio, ramp, shape, *args):
+    return fun(audio + ramp * shaped(delta, shape), *args)
 
   return g
+
+
+def shaped(delta: jnp.ndarray, shape: jnp.ndarray | None) -> jnp.ndarray:
+  """`delta` `[n_samples]` through the zero-phase circular filter of gains `shape`
+  `[n_samples // 2 + 1]` (its rfft bins; None: as it is)."""
+  if shape is None:
+    return delta
+  return jnp.fft.irfft(jnp.fft.rfft(delta) * shape, n=delta.shape[-1])
+
+
+def preconditioner(spec: Spec, audio: jnp.ndarray) -> jnp.ndarray | None:
+  """The waveform stage's filter of its change (`shaped`): the long-term amplitude
+  spectrum of its start `audio` `[n_samples]` (the mean power of its STFT frames,
+  interpolated over the rfft bins, floored 120 dB below its peak) to the power
+  `spec.refine_precondition`, at unit RMS, `[n_samples // 2 + 1]` (None at power 0).
+
+  The stage's terms are relative to each band's level, so the loss's curvature in a
+  band goes as one over its power, and L-BFGS, whose steps the stiffest band sets, left
+  the loud bands where they were: on shards, 60 iterations changed the waveform by 0.3%,
+  nearly all below 2 kHz where it is quiet, and its loudest samples by 0.01 dB. A change
+  filtered by the start's amplitude spectrum sees about the same curvature in every
+  band (a diagonal preconditioner in frequency); a band the start lacks stays empty.
+  Measured (BUILD.md "The waveform stage's preconditioner"): the judge gains, the
+  log-mel distance loses; not a default yet.
+  """
+  if not spec.refine_precondition:
+    return None
+  r = spec.representation
+  power = jnp.mean(jnp.abs(spectral.stft(audio, n_fft=r.n_fft, hop_length=r.hop_length)) ** 2,
+                   axis=-2)
+  power = jnp.interp(np.fft.rfftfreq(audio.shape[-1]), np.fft.rfftfreq(r.n_fft), power)
+  amplitude = (power + 1e-12 * power.max() + 1e-30) ** (0.5 * spec.refine_precondition)
+  return amplitude / jnp.sqrt(jnp.mean(amplitude**2))
 
 
 class Refining(NamedTuple):
@@ -366,11 +405,13 @@ class Refining(NamedTuple):
   Attributes:
     audio: `[n_samples]` its start, equalised.
     ramp: `[n_samples]` how much of the change each sample takes (1, but 0 where held).
-    state: the L-BFGS state of the change `[n_samples]`.
+    shape: `[n_samples // 2 + 1]` the filter of the change (`preconditioner`), or None.
+    state: the L-BFGS state of the change `[n_samples]` before its filter.
   """
 
   audio: jnp.ndarray
   ramp: jnp.ndarray
+  shape: jnp.ndarray
   state: optimize.State
 
 
@@ -425,8 +466,9 @@ def refine_begin(spec: Spec, audio: jnp.ndarray, targets_: objective_lib.Targets
                                                                  + 1), 0.0, 1.0)
   audio = _equalize(spec, audio, ramp, targets_)
   lbfgs, solver, args = _waveform(spec, targets_, content, variables, weights)
-  return Refining(audio, ramp, optimize.start(solver, jnp.zeros_like(audio),
-                                              (audio, ramp, *args), lbfgs))
+  shape = preconditioner(spec, audio)
+  return Refining(audio, ramp, shape, optimize.start(solver, jnp.zeros_like(audio),
+                                                     (audio, ramp, shape, *args), lbfgs))
 
 
 def refine_advance(spec: Spec, refining: Refining, targets_: objective_lib.Targets, *, until,
@@ -434,15 +476,15 @@ def refine_advance(spec: Spec, refining: Refining, targets_: objective_lib.Targe
                    weights: dict | None = None) -> Refining:
   """The waveform stage after its iterations up to `until` (may be traced); pure."""
   lbfgs, solver, args = _waveform(spec, targets_, content, variables, weights)
-  state = optimize.iterate(solver, refining.state, (refining.audio, refining.ramp, *args),
-                           lbfgs, until)
+  state = optimize.iterate(solver, refining.state,
+                           (refining.audio, refining.ramp, refining.shape, *args), lbfgs, until)
   return refining._replace(state=state)
 
 
 def refine_end(spec: Spec, refining: Refining, targets_: objective_lib.Targets) -> jnp.ndarray:
   """The waveform stage's audio `[n_samples]`: the best change, equalised again; pure."""
-  audio, ramp, state = refining
-  return _equalize(spec, audio + ramp * state.best_x, ramp, targets_)
+  audio, ramp, shape, state = refining
+  return _equalize(spec, audio + ramp * shaped(state.best_x, shape), ramp, targets_)
 
 
 class Rendered(NamedTuple):

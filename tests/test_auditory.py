@@ -22,6 +22,7 @@ from jaxstyle import inputs
 from jaxstyle import metrics
 from jaxstyle import objective
 from jaxstyle import optimize
+from jaxstyle import synthesis
 
 SR = 8000
 RNG = np.random.default_rng(0)
@@ -273,10 +274,12 @@ def refined(tiny):
   return tiny
 
 
-def test_refinement_brings_the_waveform_statistics_towards_the_style(refined):
+@pytest.mark.parametrize("precondition", [0.0, 1.0])
+def test_refinement_brings_the_waveform_statistics_towards_the_style(refined, precondition):
   """The same texture with and without the waveform stage: the refined audio's auditory
   statistics are nearer the style's, the stage's loss falls, and the spectrogram stage
-  is the same."""
+  is the same; with and without the change's filter (`synthesis.preconditioner`)."""
+  refined.refine_precondition = precondition
   style = crackle(11025, 6) + 0.3 * np.sin(np.arange(11025) * 0.3).astype(np.float32)
   spec = jaxstyle.spec(refined, n_samples=11025)
   plain = dataclasses.replace(spec, refine_iterations=0,
@@ -291,6 +294,9 @@ def test_refinement_brings_the_waveform_statistics_towards_the_style(refined):
   a = objective.auditory_settings(spec.objective, 11025)
   error = lambda y: float(auditory.loss(y, targets.auditory, a))  # noqa: E731
   assert error(with_stage.audio) < 0.7 * error(without.audio)
+  # The loudest samples move too (the change's filter, `synthesis.preconditioner`).
+  crest = lambda y: float(jnp.mean((auditory.crest(y) - targets.auditory["crest"]) ** 2))  # noqa: E731
+  assert crest(with_stage.audio) < 0.5 * crest(without.audio)
   h = with_stage.refine_history
   assert int(with_stage.refine_iteration) == 15 and h["total"][15] < h["total"][0]
   assert np.isfinite(h["auditory"][:16]).all()
@@ -298,6 +304,29 @@ def test_refinement_brings_the_waveform_statistics_towards_the_style(refined):
   (result,) = batch.synthesize([batch.Job(spec, [jaxstyle.spectrogram(style, refined)],
                                           seed=1, waves=[style])])
   assert len(result.refine_history["total"]) == 16
+
+
+@pytest.mark.parametrize("power", [0.5, 1.0])
+def test_the_preconditioner_is_the_starts_amplitude_spectrum(refined, power):
+  """Against librosa: the mean power of the STFT frames, interpolated over the rfft
+  bins, to the power `power / 2`, at unit RMS; and `shaped` is that filter."""
+  refined.refine_precondition = power
+  spec = jaxstyle.spec(refined, n_samples=4096)
+  y = crackle(4096, 3) + np.sin(np.arange(4096) * 0.2).astype(np.float32)
+  frames = np.abs(librosa.stft(y.astype(np.float64), n_fft=refined.n_fft,
+                               hop_length=refined.hop_length, pad_mode="constant")) ** 2
+  p = np.interp(np.fft.rfftfreq(4096), np.fft.rfftfreq(refined.n_fft), frames.mean(axis=1))
+  want = (p + 1e-12 * p.max()) ** (power / 2)
+  want /= np.sqrt(np.mean(want**2))
+  shape = synthesis.preconditioner(spec, jnp.asarray(y))
+  np.testing.assert_allclose(shape, want, rtol=2e-3)
+  np.testing.assert_allclose(synthesis.shaped(jnp.asarray(y), shape),
+                             np.fft.irfft(np.fft.rfft(y) * want, n=4096), atol=2e-4)
+  refined.refine_precondition = 0.0
+  assert synthesis.preconditioner(jaxstyle.spec(refined, n_samples=4096), jnp.asarray(y)) is None
+  refined.refine_precondition = -1.0
+  with pytest.raises(jaxstyle.InputError, match="refine_precondition"):
+    jaxstyle.spec(refined, n_samples=4096)
 
 
 def test_the_waveform_terms_are_refused_where_there_is_no_waveform(refined):
