@@ -119,7 +119,8 @@ def base() -> ml_collections.ConfigDict:
   c.diversity_threshold = 0.5  # ... whose mean frame cosine similarity passes this
   # The waveform's own auditory statistics (jaxstyle.auditory, after McDermott & Simoncelli
   # 2011: ERB-band Hilbert envelopes at 400 Hz, their moments, peaks, correlations,
-  # modulation power, C1 and C2; the waveform's crest and floor), in the waveform domain:
+  # modulation power, C1 and C2; the waveform's crest and floor; its 1/6-octave spectrum,
+  # as the mean of its log and the log of its mean), in the waveform domain:
   # domain=waveform, or refine_iterations.
   c.auditory_weight = 0.0
   # L-BFGS iterations on the waveform after the spectrogram stage and its phase
@@ -127,7 +128,7 @@ def base() -> ml_collections.ConfigDict:
   c.refine_iterations = 0
   # The power of the start's amplitude spectrum in the filter of the waveform stage's
   # change: a preconditioner, so that loud bands move as readily as quiet ones (0: none,
-  # 1: full; synthesis.preconditioner, measured in BUILD.md).
+  # 1: full; synthesis.preconditioner, measured in BUILD.md; configs/texture.py: 0.5).
   c.refine_precondition = 0.0
   # Optimiser.
   # optax (L-BFGS, the default) | jaxopt (archived upstream; the `jaxopt` extra). Equal
@@ -171,7 +172,9 @@ def texture() -> ml_collections.ConfigDict:
   `net.kernel_sizes`, scored worse and ran at half the speed). Its audio is then
   equalised to the style's long-term spectrum and refined on the waveform for 60
   iterations with the same terms and the waveform's own auditory statistics
-  (`auditory_weight`, `synthesis.refine_begin`).
+  (`auditory_weight`, `synthesis.refine_begin`), its change filtered by the square root
+  of the start's amplitude spectrum so that the loud bands move too
+  (`refine_precondition`, `synthesis.preconditioner`).
   """
   c = base()
   c.n_fft, c.hop_length = 512, 128
@@ -187,6 +190,7 @@ def texture() -> ml_collections.ConfigDict:
   c.iterations = 250
   c.log_every = 25
   c.refine_iterations = 60
+  c.refine_precondition = 0.5
   c.auditory_weight = 100.0
   return c
 

@@ -128,6 +128,9 @@ def test_statistics_match_a_direct_computation():
   floor = 1e-6 * np.mean(bands)
   np.testing.assert_allclose(s["spectrum"], [np.log(b + floor).mean() for b in bands],
                              rtol=1e-3, atol=1e-3)
+  # The long-term power: the log of the same bands' mean power.
+  np.testing.assert_allclose(s["power"], [np.log(b.mean() + floor) for b in bands],
+                             rtol=1e-3, atol=1e-3)
 
 
 def test_peaks_of_gaussian_noise_follow_their_closed_form_and_of_clicks_stand_higher():
