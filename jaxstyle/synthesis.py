@@ -411,7 +411,7 @@ class Refining(NamedTuple):
 
   audio: jnp.ndarray
   ramp: jnp.ndarray
-  shape: jnp.ndarray
+  shape: jnp.ndarray | None
   state: optimize.State
 
 
