@@ -138,7 +138,8 @@ def base() -> ml_collections.ConfigDict:
   c.history_size = 10  # L-BFGS memory
   # Stop the spectrogram stage early after this many iterations in a row that each
   # lower the best loss by less than stall_tolerance of it (0: never). The waveform
-  # stage (refine_iterations) always runs all its iterations.
+  # stage (refine_iterations) has no stall stop; both stages stop once history_size + 1
+  # iterations in a row find no lower point (`optimize.STUCK`).
   c.stall_iterations = 3
   c.stall_tolerance = 1e-4
   c.log_every = 10  # iterations between progress lines

@@ -15,7 +15,7 @@ recover it, while zoom reduced the loss 9x in 4 iterations.
 Both minimise `fun(x, *args) -> (value, aux)` over `x` only; `args` (targets, frozen
 network variables) are passed through. `start` and `iterate` are pure: the iterations
 run in `jax.lax.while_loop`, whose carry (`State`) holds the best iterate, the stall
-counter, the stop and the history in fixed-size buffers, so nothing leaves the device
+counters, the stop and the history in fixed-size buffers, so nothing leaves the device
 until the caller reads it. Under `jax.vmap` every job has its own state, and a job that
 stops is frozen (its carry kept) while the others go on. `Progress` is the host side:
 the line a person reads every `log_every` iterations.
@@ -38,7 +38,7 @@ from jaxstyle.errors import InputError
 
 SOLVERS = ("jaxopt", "optax")
 # `State.stop`: why a run stopped (RUNNING: it has not).
-RUNNING, NONFINITE_START, NONFINITE, STALLED = 0, 1, 2, 3
+RUNNING, NONFINITE_START, NONFINITE, STALLED, STUCK = 0, 1, 2, 3, 4
 
 
 @jax.tree_util.register_static
@@ -53,7 +53,8 @@ class LBFGS:
     history_size: the L-BFGS memory.
     stall_iterations, stall_tolerance: stop after `stall_iterations` (0: never)
       iterations in a row that each fail to lower the best value by `stall_tolerance`
-      of it (`stalled`).
+      of it (`stalled`). Whatever they are, a run stops once `history_size + 1`
+      iterations in a row found no step that lowers the loss (`STUCK`).
     log_every: iterations between progress lines (and between the host's reads).
   """
 
@@ -247,7 +248,9 @@ class State(NamedTuple):
       evaluated the start).
     best_x, best_value, best_iteration: the best iterate (lowest finite value) so far.
     stalls: iterations in a row that did not lower the best value enough.
-    stop: `RUNNING`, or why the run stopped (`NONFINITE_START`, `NONFINITE`, `STALLED`).
+    still: iterations in a row whose line search found no lower point (`x` stayed).
+    stop: `RUNNING`, or why the run stopped (`NONFINITE_START`, `NONFINITE`, `STALLED`,
+      `STUCK`).
     stop_at: the iteration it stopped at.
     history: `{"total": [iterations + 1], term: [iterations + 1]}`: the value and each
       term at iterations 0 (the start) to `iteration`, NaN after.
@@ -262,6 +265,7 @@ class State(NamedTuple):
   best_value: jnp.ndarray
   best_iteration: jnp.ndarray
   stalls: jnp.ndarray
+  still: jnp.ndarray
   stop: jnp.ndarray
   stop_at: jnp.ndarray
   history: dict
@@ -277,8 +281,8 @@ def start(solver: Solver, x0: jnp.ndarray, args: tuple, settings: LBFGS) -> Stat
   zero = jnp.zeros((), jnp.int32)
   stop = jnp.where(jnp.isfinite(value) | solver.deferred, RUNNING,
                    NONFINITE_START).astype(jnp.int32)
-  return State(x0, inner, value, aux, zero - solver.deferred, x0, value, zero, zero, stop, zero,
-               history)
+  return State(x0, inner, value, aux, zero - solver.deferred, x0, value, zero, zero, zero, stop,
+               zero, history)
 
 
 def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -> State:
@@ -287,8 +291,12 @@ def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -
 
   An iteration whose value or iterate is not finite stops the run without taking it
   (the best iterate so far stays); an iteration that completes a stall (`stalled`,
-  `settings.stall_iterations` in a row) is taken, then the run stops. A `deferred`
-  solver's first step is iteration 0, the evaluation of the start.
+  `settings.stall_iterations` in a row) is taken, then the run stops. So does one that
+  is the `history_size + 1`-th in a row not to move (`STUCK`): with optax, each such
+  iteration puts a zero step into L-BFGS's memory (a pair it skips), so after
+  `history_size` of them the direction is the gradient's opposite and every further
+  iteration would repeat the last, each spending the line search's 20 evaluations. A
+  `deferred` solver's first step is iteration 0, the evaluation of the start.
   """
   until = jnp.minimum(until, settings.iterations)
   tolerance = settings.stall_tolerance
@@ -305,6 +313,9 @@ def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -
     better = finite & (value <= s.best_value)
     stalls = jnp.where(~first & stalled(s.best_value, value, tolerance), s.stalls + 1, 0)
     stall = finite & (settings.stall_iterations > 0) & (stalls >= settings.stall_iterations)
+    moved = jax.tree.reduce(jnp.logical_or, jax.tree.map(lambda a, b: jnp.any(a != b), x, s.x))
+    still = jnp.where(first | moved, 0, s.still + 1)
+    stuck = finite & ~stall & (still > settings.history_size)
     pick = lambda new, old: jax.tree.map(  # noqa: E731
         lambda a, b: jnp.where(better, a, b), new, old)
     # A non-finite step stops the run where it was: its iteration is not counted, and the
@@ -312,9 +323,10 @@ def iterate(solver: Solver, state: State, args: tuple, settings: LBFGS, until) -
     return State(
         x, inner, value, aux, jnp.where(finite | first, i, s.iteration), pick(x, s.best_x),
         pick(value, s.best_value), pick(i, s.best_iteration), stalls.astype(jnp.int32),
-        jnp.where(finite, jnp.where(stall, STALLED, RUNNING),
+        still.astype(jnp.int32),
+        jnp.where(finite, jnp.where(stall, STALLED, jnp.where(stuck, STUCK, RUNNING)),
                   jnp.where(first, NONFINITE_START, NONFINITE)).astype(jnp.int32),
-        jnp.where(stall | ~finite, i, 0).astype(jnp.int32),
+        jnp.where(stall | stuck | ~finite, i, 0).astype(jnp.int32),
         {k: h.at[i].set(jnp.where(finite, value if k == "total" else aux[k], jnp.nan))
          for k, h in s.history.items()})
 
@@ -361,6 +373,9 @@ def stop_reason(stop: int, stop_at: int, settings: LBFGS, best_iteration: int) -
   if stop == STALLED:
     return (f"stalled: {settings.stall_iterations} iterations in a row (to iteration "
             f"{stop_at}) lowered the best loss by less than {settings.stall_tolerance:g} of it")
+  if stop == STUCK:
+    return (f"stuck: {settings.history_size + 1} iterations in a row (to iteration {stop_at}) "
+            "found no step that lowers the loss")
   return None
 
 

@@ -96,3 +96,24 @@ def test_a_start_that_is_not_finite_stops_the_run_at_iteration_0():
   assert int(state.stop) == optimize.NONFINITE_START and int(state.iteration) == 0
   assert optimize.stop_reason(int(state.stop), int(state.stop_at), settings,
                               int(state.best_iteration)).startswith("the loss is not finite")
+
+
+def test_a_run_whose_line_search_finds_no_lower_point_stops_stuck():
+  """`1000 + |x|^2` in float32: once `x` is near 0 no step changes the value, so the
+  line search finds no lower point and the iterate stays. With the stall stop off, the
+  run stops `STUCK` at the `history_size + 1`-th such iteration in a row, long before
+  its iterations are spent, with its best iterate kept."""
+
+  def fun(x):
+    v = 1000.0 + jnp.sum(x**2)
+    return v, {"value": v}
+
+  settings = optimize.LBFGS(iterations=200, stall_iterations=0, history_size=4)
+  state = jax.jit(lambda x: optimize.minimize(fun, x, settings=settings))(jnp.ones(3))
+  n = int(state.iteration)
+  assert int(state.stop) == optimize.STUCK and int(state.stop_at) == n < 50
+  total = np.asarray(state.history["total"])[: n + 1]
+  assert total[0] == 1003.0 and np.all(total[n - settings.history_size - 1:] == 1000.0)
+  assert float(state.best_value) == 1000.0 and float(jnp.sum(state.best_x**2)) < 1e-3
+  assert optimize.stop_reason(int(state.stop), int(state.stop_at), settings,
+                              int(state.best_iteration)).startswith("stuck: 5 iterations")
