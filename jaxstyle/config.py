@@ -171,12 +171,12 @@ def texture() -> ml_collections.ConfigDict:
   and their autocorrelations up to 0.5 s (`modulation`, `band_modulation`); beside them
   the Grams of a one-stack random net of kernel width 11 (widths of 3 to 101 frames,
   `net.kernel_sizes`, scored worse and ran at half the speed). Its audio is then
-  equalised to the style's long-term spectrum and refined on the waveform for 200
-  iterations (60 and 120 scored worse by a judge that shares nothing with the
-  objective, against held-out audio; BUILD.md) with the same terms and the waveform's own auditory statistics
-  (`auditory_weight`, `synthesis.refine_begin`), its change filtered by the square root
-  of the start's amplitude spectrum so that the loud bands move too
-  (`refine_precondition`, `synthesis.preconditioner`).
+  equalised to the style's long-term spectrum and refined on the waveform for 300
+  iterations (60, 120 and 200 scored worse by a judge that shares nothing with the
+  objective, against held-out audio; BUILD.md) with the same terms and the waveform's
+  own auditory statistics (`auditory_weight`, `synthesis.refine_begin`), its change
+  filtered by the square root of the start's amplitude spectrum so that the loud bands
+  move too (`refine_precondition`, `synthesis.preconditioner`).
   """
   c = base()
   c.n_fft, c.hop_length = 512, 128
@@ -191,7 +191,7 @@ def texture() -> ml_collections.ConfigDict:
   c.band_spectrum_weight = c.band_correlation_weight = c.band_modulation_weight = 1000.0
   c.iterations = 250
   c.log_every = 25
-  c.refine_iterations = 200
+  c.refine_iterations = 300
   c.refine_precondition = 0.5
   c.auditory_weight = 100.0
   return c
