@@ -118,10 +118,10 @@ def base() -> ml_collections.ConfigDict:
   c.diversity_window = 20  # ... of this many frames
   c.diversity_threshold = 0.5  # ... whose mean frame cosine similarity passes this
   # The waveform's own auditory statistics (jaxstyle.auditory, after McDermott & Simoncelli
-  # 2011: ERB-band Hilbert envelopes at 400 Hz, their moments, peaks, correlations,
-  # modulation power, C1 and C2; the waveform's crest and floor; its 1/6-octave spectrum,
-  # as the mean of its log and the log of its mean), in the waveform domain:
-  # domain=waveform, or refine_iterations.
+  # 2011: ERB-band Hilbert envelopes at 400 Hz, their moments, asymmetry in time, peaks,
+  # correlations, modulation power, C1 and C2; the waveform's crest and floor; its
+  # 1/6-octave spectrum, as the mean of its log and the log of its mean), in the waveform
+  # domain: domain=waveform, or refine_iterations.
   c.auditory_weight = 0.0
   # L-BFGS iterations on the waveform after the spectrogram stage and its phase
   # reconstruction: the same terms through the STFT, plus auditory (0: none; stft only).

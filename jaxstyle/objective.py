@@ -368,7 +368,7 @@ def interpolate(a: Targets, b: Targets, w) -> Targets:
   - Grams linearly, so they stay positive semi-definite: their factors stacked,
     `sqrt(1 - w) La` over `sqrt(w) Lb`, whose Gram is `(1 - w) Ga + w Gb`.
   - Correlations and autocorrelations linearly (a correlation matrix stays one), and so
-    the waveform's auditory statistics (moments, peaks, crest, floor, correlations,
+    the waveform's auditory statistics (moments, asymmetry, peaks, crest, floor, correlations,
     modulation shares).
   - The long-term spectrum (`rms`), the log floor and the band scales in log magnitude;
     the band envelopes' quantiles move in absolute units, then take the new scale.

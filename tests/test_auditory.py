@@ -36,6 +36,14 @@ def crackle(n: int, seed: int) -> np.ndarray:
   return y.astype(np.float32)
 
 
+def fading_bursts(n: int, seed: int, count: int) -> np.ndarray:
+  """`count` bursts of Gaussian noise, each with a sharp onset and a 20 ms exponential
+  decay (on a ring), `[n]`: a sound that rises faster than it falls."""
+  rng = np.random.default_rng(seed)
+  since = (np.arange(n)[None] - rng.choice(n, count, replace=False)[:, None]) % n
+  return (np.exp(-since / (0.02 * SR)).sum(0) * rng.standard_normal(n)).astype(np.float32)
+
+
 def reference_envelopes(x: np.ndarray, a: auditory.Auditory) -> np.ndarray:
   """`[bands, envelope_samples]` by scipy: each band filtered by FFT, `hilbert`, the
   compressed magnitude low-passed below the envelope rate's Nyquist frequency and
@@ -97,6 +105,10 @@ def test_statistics_match_a_direct_computation():
                              rtol=2e-2)
   np.testing.assert_allclose(s["peaks"], reference_peaks(x, a), rtol=1e-3)
   np.testing.assert_allclose(s["correlation"], np.corrcoef(env), atol=1e-2)
+  for k, lag in enumerate(auditory.ASYMMETRY_LAGS):  # each envelope's change over a lag
+    change = np.roll(env, -lag, axis=1) - env
+    np.testing.assert_allclose(s["asymmetry"][k], scipy.stats.skew(change, axis=1), rtol=2e-2,
+                               atol=2e-2)
   # Modulation power: each octave band's share of the variance, by an FFT of its own.
   m = env.shape[1]
   hz = np.fft.fftfreq(m, 1 / a.envelope_rate_hz)
@@ -199,6 +211,22 @@ def test_floor_matches_numpy_and_the_gaussian_closed_form():
   assert np.all(np.asarray(want) < closed - 0.5)
 
 
+def test_asymmetry_changes_sign_backwards_and_is_positive_where_sounds_fade():
+  """Reversed (as a ring, `x[-t mod n]`), a waveform's envelopes run backwards: each change
+  over a lag changes sign, and so does the group. Bursts of noise with a sharp onset and
+  an exponential decay (20 ms) rise faster than they fall: above 0 at every lag in every
+  band. Gaussian noise runs alike both ways: near 0."""
+  n = 2**15
+  a = auditory.Auditory(SR, n, bands=8)
+  bursts = fading_bursts(n, 1, 40)
+  group = lambda x: np.asarray(auditory.statistics(jnp.asarray(x), a)["asymmetry"])  # noqa: E731
+  forward = group(bursts)
+  assert forward.shape == (len(auditory.ASYMMETRY_LAGS), 8) and np.all(forward > 0.15)
+  np.testing.assert_allclose(group(np.roll(bursts[::-1], 1)), -forward, atol=1e-4)
+  noise = group(RNG.standard_normal(n).astype(np.float32))
+  assert np.abs(noise).mean() < 0.08 and np.abs(noise).max() < 0.3
+
+
 @pytest.mark.parametrize("group", ["crest", "floor"])
 def test_crest_and_floor_gradients_match_finite_differences(group):
   with jax.enable_x64(True):
@@ -248,10 +276,11 @@ def test_loss_gradient_matches_finite_differences():
 
 
 def test_lbfgs_brings_each_group_towards_its_target():
-  """From white noise, L-BFGS on the loss moves every group of statistics towards a
-  crackle's (the impulsiveness first of all)."""
+  """From white noise, L-BFGS on the loss moves every group of statistics towards those of
+  a crackle over fading bursts (the impulsiveness first of all)."""
   a = auditory.Auditory(SR, 8000, bands=8)
-  target = auditory.target([jnp.asarray(crackle(8000, 4))], sample_rate=SR, bands=8)
+  style = crackle(8000, 4) + 0.3 * fading_bursts(8000, 4, 10)
+  target = auditory.target([jnp.asarray(style)], sample_rate=SR, bands=8)
   x0 = jnp.asarray(0.1 * RNG.standard_normal(8000), jnp.float32)
   fun = lambda x: (auditory.loss(x, target, a), {})  # noqa: E731
   state = optimize.minimize(fun, x0, settings=optimize.LBFGS(iterations=60, stall_iterations=0))
