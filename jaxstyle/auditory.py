@@ -54,6 +54,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxstyle import losses
 from jaxstyle import metrics
 from jaxstyle import spectral
 
@@ -234,11 +235,11 @@ def statistics(x: jnp.ndarray, a: Auditory) -> dict[str, jnp.ndarray]:
   doubled_phase = low**2 / jnp.sqrt(_power(low) + 1e-24)
   c2 = jnp.sum(jnp.conj(doubled_phase) * high, axis=-1) / jnp.sqrt(
       jnp.sum(_power(low), axis=-1) * jnp.sum(_power(high), axis=-1) + 1e-24)
-  step = jnp.stack([jnp.roll(env, -lag, axis=-1) - env for lag in ASYMMETRY_LAGS])
-  asymmetry = jnp.mean(step**3, axis=-1) / (jnp.mean(step**2, axis=-1) + 1e-12) ** 1.5
   keep = int(np.ceil(PEAK_LEVEL_HZ * a.n_samples / a.sample_rate))  # the rfft bins below it
   slow = jnp.fft.irfft(jnp.fft.rfft(band, axis=-1)[:, :keep], n=a.n_samples, axis=-1)
   peaks = jnp.log(jnp.mean(band**2, axis=-1) / jnp.mean(slow**2, axis=-1))
+  var, third = losses.change_moments(env.T, ASYMMETRY_LAGS, circular=True)
+  asymmetry = third / (var + 1e-12) ** 1.5
   return {"moments": moments, "asymmetry": asymmetry, "peaks": peaks, "crest": crest(x),
           "floor": floor(x, a), "correlation": unit @ unit.T,
           "modulation": modulation, "c1": c1, "c2": jnp.stack([jnp.real(c2), jnp.imag(c2)]),

@@ -108,6 +108,8 @@ def base() -> ml_collections.ConfigDict:
   c.band_spectrum_weight = 0.0  # each band's envelope distribution over time
   c.band_correlation_weight = 0.0  # correlations between bands
   c.band_modulation_weight = 0.0  # each band's autocorrelation up to modulation_lags
+  c.band_asymmetry_weight = 0.0  # how much faster each band rises than falls (1-8 frames;
+  # off in every config: BUILD.md "Band envelopes that rise faster than they fall")
   c.bands = 32  # ERB bands from 50 Hz to 0.45 x the sample rate
   # Statistics of the style layers' features:
   c.autocorrelation_weight = 0.0  # style layers' autocorrelation over time (Antognini 2019)

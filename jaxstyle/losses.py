@@ -7,8 +7,9 @@ papers' weights (e.g. content 1, style 1e8, bound 1e-3) behave as in the papers.
 Beyond the papers, for textures: statistics of the log-magnitude spectrogram
 (`log_magnitude`; each bin's distribution by `quantile_loss`, the bins' `correlation`,
 their `autocorrelation`) and the same of compressed frequency-band envelopes
-(`band_envelopes`), the features' autocorrelation (Antognini et al. 2019) and
-sliced Wasserstein distance (Heitz et al. 2021), and an anti-copy `diversity_loss`.
+(`band_envelopes`) with the moments of their changes (`change_moments`), the
+features' autocorrelation (Antognini et al. 2019) and sliced Wasserstein distance
+(Heitz et al. 2021), and an anti-copy `diversity_loss`.
 All functions are pure and safe under `jit`, `vmap` and `grad`.
 """
 
@@ -178,6 +179,22 @@ def autocorrelation_loss(features: jnp.ndarray, target: jnp.ndarray, *,
   `[lags, C]`."""
   return jnp.mean((autocorrelation(features, max_lag=target.shape[0], circular=circular)
                    - target) ** 2)
+
+
+def change_moments(values: jnp.ndarray, lags, *,
+                   circular: bool = False) -> tuple[jnp.ndarray, jnp.ndarray]:
+  """The variance and third central moment of each column's change over each of `lags`
+  steps, two `[len(lags), K]`, of `values` `[time, K]`.
+
+  The third is above 0 where the values rise faster than they fall (a crackle's envelope),
+  0 where they run alike both ways, and its negative for the values reversed in time.
+  `circular`: time is a ring (a loop), so each lag has `time` changes.
+  """
+  steps = [(jnp.roll(values, -lag, axis=0) - values) if circular else values[lag:] - values[:-lag]
+           for lag in lags]
+  steps = [d - d.mean(axis=0) for d in steps]
+  return (jnp.stack([jnp.mean(d**2, axis=0) for d in steps]),
+          jnp.stack([jnp.mean(d**3, axis=0) for d in steps]))
 
 
 def sliced_wasserstein_loss(features: jnp.ndarray, target: jnp.ndarray,

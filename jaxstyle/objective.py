@@ -28,14 +28,19 @@ PARAMETRIZATIONS = ("linear", "log")
 # Terms beyond the papers' style, content and bound; each is computed only where its
 # `<term>_weight` is positive, so the papers' configs cost what they did.
 EXTRA_TERMS = ("spectrum", "correlation", "modulation", "band_spectrum", "band_correlation",
-               "band_modulation", "autocorrelation", "sliced", "diversity", "auditory")
-BAND_TERMS = ("band_spectrum", "band_correlation", "band_modulation")
+               "band_modulation", "band_asymmetry", "autocorrelation", "sliced", "diversity",
+               "auditory")
+BAND_TERMS = ("band_spectrum", "band_correlation", "band_modulation", "band_asymmetry")
 # The floor of `losses.log_magnitude`, relative to the style's largest magnitude (-100 dB).
 LOG_FLOOR = 1e-5
 # The `band_*` terms' ERB bands span BAND_LOW_HZ to 0.45 of the sample rate; their
 # envelopes are compressed by BAND_COMPRESSION, as in McDermott & Simoncelli (2011).
 BAND_LOW_HZ = 50.0
 BAND_COMPRESSION = 0.3
+# `band_asymmetry`'s lags in frames (6 to 46 ms at hop 128 and 22.05 kHz): a crackle's rise
+# and fall (the waveform's envelopes have theirs: `auditory.ASYMMETRY_LAGS`).
+BAND_ASYMMETRY_LAGS = (1, 2, 4, 8)
+BAND_ASYMMETRY_FLOOR = 0.01  # a change's variance, in units of the band's squared mean
 
 
 @jax.tree_util.register_static
@@ -156,6 +161,8 @@ class Targets(NamedTuple):
     band_spectrum: `[frames, bands]` each band's envelope values over time, sorted.
     band_correlation: `[bands, bands]` correlations of the band envelopes.
     band_modulation: `[lags, bands]` autocorrelation of each band's envelope.
+    band_asymmetry: `[len(BAND_ASYMMETRY_LAGS), bands]` how much faster each band's
+      envelope rises than falls (`band_asymmetry`).
     auditory: `{group: array}` the style waveforms' mean `auditory.statistics`.
   """
 
@@ -174,6 +181,7 @@ class Targets(NamedTuple):
   band_spectrum: jnp.ndarray | None = None
   band_correlation: jnp.ndarray | None = None
   band_modulation: jnp.ndarray | None = None
+  band_asymmetry: jnp.ndarray | None = None
   auditory: dict | None = None
 
 
@@ -199,6 +207,15 @@ def to_variable(spec: jnp.ndarray, o: Objective, floor: jnp.ndarray) -> jnp.ndar
     return jnp.log(jnp.maximum(spectral.decompress(spec, log_max=o.representation.log_max),
                                floor))
   return spec
+
+
+def band_asymmetry(env: jnp.ndarray, *, circular: bool = False) -> jnp.ndarray:
+  """`[len(BAND_ASYMMETRY_LAGS), bands]` how much faster each band envelope `[time, bands]`
+  (in units of the style's mean, `losses.band_envelopes`) rises than it falls: the skew of
+  its change over each lag, `third / (variance + BAND_ASYMMETRY_FLOOR)^1.5`. Bounded by the
+  skew; near 0 where the envelope barely changes, whose skew would be a few gusts'."""
+  var, third = losses.change_moments(env, BAND_ASYMMETRY_LAGS, circular=circular)
+  return third / (var + BAND_ASYMMETRY_FLOOR) ** 1.5
 
 
 @functools.cache
@@ -243,6 +260,9 @@ def function(net: nets.StackedConv, o: Objective, *, content: bool = False):
       if "band_modulation" in extra:
         terms["band_modulation"] = losses.autocorrelation_loss(
             env[None], targets.band_modulation, circular=o.loop)
+      if "band_asymmetry" in extra:
+        terms["band_asymmetry"] = jnp.mean((band_asymmetry(env, circular=o.loop)
+                                            - targets.band_asymmetry) ** 2)
     if "autocorrelation" in extra:
       terms["autocorrelation"] = sum(losses.autocorrelation_loss(feats[k], t, circular=o.loop)
                                      for k, t in targets.autocorrelation.items())
@@ -331,6 +351,13 @@ def targets(o: Objective, net: nets.StackedConv, variables: dict,
     if "band_modulation" in extra:
       t = t._replace(band_modulation=jnp.mean(jnp.stack([losses.autocorrelation(
           e[None], max_lag=o.modulation_lags) for e in envs]), axis=0))
+    if "band_asymmetry" in extra:
+      if max(BAND_ASYMMETRY_LAGS) >= min(s.shape[0] for s in style):
+        raise InputError(f"config.band_asymmetry_weight: a style of "
+                         f"{min(s.shape[0] for s in style)} frames is too short for changes "
+                         f"over {max(BAND_ASYMMETRY_LAGS)} frames")
+      t = t._replace(band_asymmetry=jnp.mean(jnp.stack([band_asymmetry(e) for e in envs]),
+                                             axis=0))
   if "autocorrelation" in extra:
     for k in o.style_layers:
       steps = min(x[k].shape[1] for x in feats)
@@ -368,8 +395,8 @@ def interpolate(a: Targets, b: Targets, w) -> Targets:
   - Grams linearly, so they stay positive semi-definite: their factors stacked,
     `sqrt(1 - w) La` over `sqrt(w) Lb`, whose Gram is `(1 - w) Ga + w Gb`.
   - Correlations and autocorrelations linearly (a correlation matrix stays one), and so
-    the waveform's auditory statistics (moments, asymmetry, peaks, crest, floor, correlations,
-    modulation shares).
+    the band envelopes' asymmetry and the waveform's auditory statistics (moments,
+    asymmetry, peaks, crest, floor, correlations, modulation shares).
   - The long-term spectrum (`rms`), the log floor and the band scales in log magnitude;
     the band envelopes' quantiles move in absolute units, then take the new scale.
   - The diversity term's copy reference holds both styles; `filters` and `directions`
@@ -409,6 +436,7 @@ def interpolate(a: Targets, b: Targets, w) -> Targets:
           x, y, a.band_scale, b.band_scale) / scale),
       band_correlation=either(a.band_correlation, b.band_correlation, lin),
       band_modulation=either(a.band_modulation, b.band_modulation, lin),
+      band_asymmetry=either(a.band_asymmetry, b.band_asymmetry, lin),
       auditory=either(a.auditory, b.auditory, lambda x, y: {k: lin(x[k], y[k]) for k in x}),
   )
 

@@ -5,6 +5,7 @@ from jax import test_util as jtu
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 
 from jaxstyle import config
 from jaxstyle import losses
@@ -137,6 +138,46 @@ def test_autocorrelation_against_a_direct_sum():
   sine = jnp.asarray(np.sin(2 * np.pi * t / 8)[None, :, None])
   r = losses.autocorrelation(sine, max_lag=8)[:, 0]
   assert float(r[3]) == pytest.approx(-1, abs=1e-3) and float(r[7]) == pytest.approx(1, abs=1e-3)
+
+
+def test_change_moments_against_scipy_and_backwards():
+  """Each column's change over a lag, its variance and third central moment by scipy;
+  reversed in time, every change changes sign and so does the third moment; gradients by
+  finite differences. A sawtooth that rises in one step and falls over the next 19 is
+  positive at every lag below half its period."""
+  x = np.exp(RNG.standard_normal((300, 3)))
+  lags = (1, 3, 7)
+  moments = jax.jit(losses.change_moments, static_argnums=1, static_argnames="circular")
+  var, third = moments(jnp.asarray(x), lags)
+  changes = [x[lag:] - x[:-lag] for lag in lags]
+  np.testing.assert_allclose(var, [np.var(d, axis=0) for d in changes], rtol=1e-4)
+  np.testing.assert_allclose(third, [scipy.stats.moment(d, 3, axis=0) for d in changes],
+                             rtol=1e-4, atol=1e-5)
+  _, circular = moments(jnp.asarray(x), lags, circular=True)
+  changes = [np.roll(x, -lag, axis=0) - x for lag in lags]
+  np.testing.assert_allclose(circular, [scipy.stats.moment(d, 3, axis=0) for d in changes],
+                             rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(moments(jnp.asarray(x[::-1]), lags)[1], -third, rtol=1e-5,
+                             atol=1e-6)
+  saw = jnp.asarray(np.tile(np.linspace(1, 0, 20), 10)[:, None])
+  assert np.all(np.asarray(losses.change_moments(saw, (1, 2, 4, 8))[1]) > 0)
+  with jax.enable_x64(True):
+    jtu.check_grads(lambda v: losses.change_moments(v, lags, circular=True),
+                    (jnp.asarray(x[:40]),), order=1, modes=["rev"], atol=1e-4, rtol=1e-4, eps=1e-6)
+
+
+def test_band_asymmetry_is_the_skew_of_large_changes_only():
+  """Envelopes in units of their mean: where they change by tens of percent, the term's
+  statistic is about the skew of each change (scipy); scaled to change a hundred times
+  less, the skew stays and the statistic falls to near 0."""
+  saw = np.tile(np.linspace(2, 0, 20), 12)
+  env = np.stack([saw, 1 + 0.01 * (saw - 1)], axis=1)  # [time, 2]: large, tiny changes
+  got = np.asarray(objective.band_asymmetry(jnp.asarray(env)))
+  skew = np.stack([scipy.stats.skew(env[lag:] - env[:-lag], axis=0)
+                   for lag in objective.BAND_ASYMMETRY_LAGS])
+  np.testing.assert_allclose(skew[:, 1], skew[:, 0], rtol=1e-3)
+  np.testing.assert_allclose(got[:, 0], skew[:, 0], rtol=0.1)
+  assert np.all(np.abs(got[:, 1]) < 0.01 * np.abs(skew[:, 1]))
 
 
 def test_sliced_wasserstein_closed_forms_and_gradient():

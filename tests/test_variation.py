@@ -31,6 +31,7 @@ def small():
   c.n_fft, c.hop_length, c.bands, c.modulation_lags = 256, 64, 8, 10
   c.net.channels, c.net.kernel_size, c.iterations, c.phase_iterations = 16, 5, 15, 10
   c.refine_iterations = 3
+  c.band_asymmetry_weight = 10.0  # off in `config.texture()`
   return c
 
 
@@ -71,7 +72,7 @@ def test_correlations_spectra_and_band_scales_interpolate_validly(small):
                        examples.tones(duration_s=1.0))
   w = 0.4
   t = objective.interpolate(a, b, w)
-  for k in ("correlation", "band_correlation", "modulation", "band_modulation"):
+  for k in ("correlation", "band_correlation", "modulation", "band_modulation", "band_asymmetry"):
     np.testing.assert_allclose(t._asdict()[k], (1 - w) * a._asdict()[k] + w * b._asdict()[k],
                                rtol=1e-5, atol=1e-6)
   corr = np.asarray(t.correlation, np.float64)
