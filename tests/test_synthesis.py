@@ -211,7 +211,7 @@ def test_band_terms_bring_the_band_envelopes_to_the_style(tiny, texture_clip):
   tiny.parametrization, tiny.noise_init, tiny.solver, tiny.style_weight = (
       "log", "spectrum", "optax", 0.0)
   tiny.band_spectrum_weight = tiny.band_correlation_weight = tiny.band_modulation_weight = 1e3
-  tiny.band_asymmetry_weight = 1e3
+  tiny.band_asymmetry_weight = 10.0  # as BUILD.md tried it: more outweighs the rest here
   tiny.bands, tiny.modulation_lags, tiny.iterations = 8, 8, 40
   style = spec_of(texture_clip, tiny)
   gains = objective.band_filters(tiny.n_fft, tiny.sample_rate, tiny.bands)
