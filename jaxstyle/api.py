@@ -144,8 +144,9 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
     seed: seed of the noise init and the phase reconstruction.
     weights: one per style clip: the target is the weighted barycentre of their
       targets (`objective.barycentre`), whatever their lengths.
-    morph_to: a waveform (or a list) to morph into along `morph_curve` (`linear`,
-      `smooth` or a `curves.Curve` of shares), in blocks (`blocks.MORPH_BLOCK_S`).
+    morph_to: a waveform (or a list) to morph into along `morph_curve` (`linear` or
+      `smooth`, from the first block to the last, `blocks.rise_s`; or a `curves.Curve`
+      of shares), in blocks (`blocks.MORPH_BLOCK_S`).
     level_db, tilt_db_per_octave: envelopes applied to the output (`curves.shape`): a
       number, a `curves.Curve`, or `(seconds, value)` pairs.
 
@@ -179,7 +180,7 @@ def texture(style: np.ndarray | Sequence[np.ndarray], c: ml_collections.ConfigDi
   variables = checkpoint.variables(c, spec.n_frames, specs[0].shape[1])
   targets = inputs_lib.targets_of(spec, specs, variables, waves=clips, variation=variation,
                                   morph=[representation.analyze(y, r) for y in ends],
-                                  morph_waves=ends, n_samples=n_samples)
+                                  morph_waves=ends, plan=p, n_samples=n_samples)
   if p is not None:
     parts = blocks.synthesize(spec, targets, p, n_samples=n_samples, seed=seed,
                               variables=variables, shaper=shaper)

@@ -121,6 +121,14 @@ def plan(r: representation_lib.Representation, block_s: float, n_samples: int) -
   return Plan(block, prefix, held, switch, fade, join, cross, step, n_blocks, ramp)
 
 
+def middles(p: Plan, n_samples: int) -> np.ndarray:
+  """`[n_blocks]` the output sample at the middle of what each block adds: block 0 adds
+  the output up to `join + step`, block k > 0 the `step` (or the rest) from there on."""
+  k = np.arange(p.n_blocks)
+  start = np.where(k == 0, 0, p.join + k * p.step)
+  return 0.5 * (start + np.minimum(p.join + (k + 1) * p.step, n_samples))
+
+
 def joins(p: Plan) -> list[tuple[int, int]]:
   """`(start, middle)` of the cross-fades to blocks 1, 2, ...: the output samples where
   each is first heard and where it weighs as much as the block before."""
@@ -171,6 +179,14 @@ def morph(start: objective.Targets, end: objective.Targets, share: curves.Curve)
 _interpolate = jax.jit(objective.interpolate)
 
 
+def rise_s(p: Plan, n_samples: int, sample_rate: int) -> tuple[float, float]:
+  """Where a built-in morph curve (`curves.morph`) rises from 0 to 1, in seconds: from the
+  first block's middle to the last's, so that the first block has the start's targets
+  and the last the end's; over the whole output if that is one block."""
+  m = middles(p, n_samples) / sample_rate
+  return (float(m[0]), float(m[-1])) if m.size > 1 else (0.0, n_samples / sample_rate)
+
+
 def synthesize(spec: synthesis.Spec, targets: objective.Targets | Schedule, p: Plan, *,
                n_samples: int, seed: int = 0, variables: dict | None = None,
                shaper: Callable[[np.ndarray, int], np.ndarray] | None = None) -> Iterator[Block]:
@@ -180,7 +196,7 @@ def synthesize(spec: synthesis.Spec, targets: objective.Targets | Schedule, p: P
     spec: the spec of one block (`n_samples` is `p.block`) that `check` passes.
     targets: the style's (`synthesis.targets`), or a function of the output's time
       (seconds) giving each block its own: called at the middle of the output the block
-      adds (a morph: `objective.interpolate`).
+      adds (`middles`; a morph: `objective.interpolate`).
     p: the output's `plan`.
     n_samples: output samples; the blocks' audio adds up to exactly this.
     seed: block k uses noise from `jax.random.fold_in(key(seed), k)` (block 0 as a
@@ -202,12 +218,12 @@ def synthesize(spec: synthesis.Spec, targets: objective.Targets | Schedule, p: P
   # Equal power, its gains flat at both ends: a sine's onset flagged the flux measure.
   u = 0.5 - 0.5 * np.cos(np.pi * (np.arange(p.cross) + 0.5) / p.cross)
   fade_in = np.sin(0.5 * np.pi * u).astype(np.float32)
-  done, a, tail = 0, None, None
+  done, a, tail, at_s = 0, None, None, middles(p, n_samples) / rate
   for k in range(p.n_blocks):
     key = jax.random.fold_in(jax.random.key(seed), k)
     start = 0 if k == 0 else p.join
     end = min(p.join + p.step, start + n_samples - done)
-    t = targets_at((done + 0.5 * (end - start)) / rate)
+    t = targets_at(at_s[k])
     hold = None if k == 0 else one(_hold(spec, p, a, t, key))
     (res,) = batch.run(spec, one(t), key[None], variables=variables, hold=hold)
     z = res.audio if shaper is None else shaper(res.audio, done - start)

@@ -105,9 +105,10 @@ def define_flags(*, content: bool) -> None:
                       f"blocks of at most {blocks.MORPH_BLOCK_S:g} s, each with its own targets "
                       "(distributions move quantile by quantile, Grams and correlations "
                       "linearly, the long-term spectrum in log magnitude). Not with --loop.")
-    flags.DEFINE_string("morph_curve", "linear", "The share of --morph_to over time: linear, "
-                        "smooth (slow at both ends), or a CSV file of seconds,share lines "
-                        "(shares in [0, 1], times increasing).")
+    flags.DEFINE_string("morph_curve", "linear", "The share of --morph_to over time: linear "
+                        "or smooth (slow at both ends), each 0 in the first block and 1 in "
+                        "the last, or a CSV file of seconds,share lines (shares in [0, 1], "
+                        "times increasing; read at each block's middle).")
     flags.DEFINE_string("level_db", None, "A level curve in dB applied to the output: a number, "
                         "or a CSV file of seconds,dB lines (linear in between, held beyond).")
     flags.DEFINE_string("tilt_db_per_octave", None, "A brightness curve applied to the output, "

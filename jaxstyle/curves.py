@@ -59,17 +59,18 @@ def constant(value: float, name: str = "curve", **bounds) -> Curve:
   return Curve((0.0,), (float(value),), name, **bounds)
 
 
-def morph(kind: str | Curve, duration_s: float) -> Curve:
-  """The share of the second style along a morph of `duration_s`: `linear` (0 to 1),
-  `smooth` (a raised cosine: slow at both ends), or a `Curve` of shares in [0, 1]."""
+def morph(kind: str | Curve, start_s: float, end_s: float) -> Curve:
+  """The share of the second style along a morph: `linear` (0 at `start_s` to 1 at
+  `end_s`, held beyond), `smooth` (the same as a raised cosine: slow at both ends), or a
+  `Curve` of shares in [0, 1] (its own times)."""
   if isinstance(kind, Curve):
     return dataclasses.replace(kind, name=kind.name, low=0.0, high=1.0)
   if kind == "linear":
-    return Curve((0.0, duration_s), (0.0, 1.0), "--morph_curve", 0.0, 1.0)
+    return Curve((start_s, end_s), (0.0, 1.0), "--morph_curve", 0.0, 1.0)
   if kind == "smooth":
-    t = np.linspace(0.0, duration_s, 65)
-    return Curve(tuple(t), tuple(0.5 - 0.5 * np.cos(np.pi * t / duration_s)), "--morph_curve",
-                 0.0, 1.0)
+    u = np.linspace(0.0, 1.0, 65)
+    return Curve(tuple(start_s + u * (end_s - start_s)), tuple(0.5 - 0.5 * np.cos(np.pi * u)),
+                 "--morph_curve", 0.0, 1.0)
   raise InputError(f"--morph_curve must be one of {MORPH_CURVES} or a CSV file of seconds and "
                    f"shares, got {kind!r}")
 

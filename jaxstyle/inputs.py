@@ -94,7 +94,7 @@ class Variation:
     morph_to: style file(s) of a morph's end: the output starts with the style's
       targets and ends with theirs (`objective.interpolate`), made in blocks of at most
       `blocks.MORPH_BLOCK_S`, each with its own targets.
-    morph_curve: the share of `morph_to` over time (`curves.morph`).
+    morph_curve: the share of `morph_to` over time (`curves.morph`, `blocks.rise_s`).
     level_db, tilt_db_per_octave: envelopes applied to the audio (`curves.shape`).
   """
 
@@ -224,7 +224,7 @@ def load(c: ml_collections.ConfigDict, *, style_paths: Sequence[str],
   plan = None
   if morphs:  # each block its own targets: blocks short enough for the targets to move
     plan, spec = config_lib.in_blocks(c, n_samples, morph=True)
-    curves.morph(v.morph_curve, n_samples / c.sample_rate)
+    curves.morph(v.morph_curve, *blocks.rise_s(plan, n_samples, c.sample_rate))
   elif content is None and blocks.needed(n_samples, block_s=c.block_s,
                                          sample_rate=c.sample_rate, loop=c.loop):
     plan, spec = config_lib.in_blocks(c, n_samples)
@@ -241,11 +241,13 @@ def targets_of(spec: synthesis.Spec, style: Sequence[np.ndarray], variables: dic
                waves: Sequence[np.ndarray], variation: Variation = STILL,
                morph: Sequence[np.ndarray] | None = None,
                morph_waves: Sequence[np.ndarray] | None = None,
+               plan: blocks.Plan | None = None,
                n_samples: int = 0) -> objective.Targets | blocks.Schedule:
   """The targets of style spectrograms `[time_i, freq]` and their waveforms `waves`
   `[samples_i]`: pooled, or with `variation.weights` their barycentre; with `morph` (the
   end's spectrograms, and `morph_waves` its waveforms) a function of the output's time
-  along `variation.morph_curve` over `n_samples` (`blocks.morph`)."""
+  along `variation.morph_curve` (`blocks.morph`) over the blocks `plan` of `n_samples`
+  (`blocks.rise_s`)."""
   if variation.weights is None:
     start = batch.targets(spec, style, variables, waves)
   else:
@@ -253,7 +255,8 @@ def targets_of(spec: synthesis.Spec, style: Sequence[np.ndarray], variables: dic
                                   for s, w in zip(style, waves, strict=True)], variation.weights)
   if not morph:
     return start
-  share = curves.morph(variation.morph_curve, n_samples / spec.representation.sample_rate)
+  share = curves.morph(variation.morph_curve,
+                       *blocks.rise_s(plan, n_samples, spec.representation.sample_rate))
   return blocks.morph(start, batch.targets(spec, morph, variables, morph_waves), share)
 
 
@@ -261,7 +264,7 @@ def targets(inputs: Inputs, variables: dict) -> objective.Targets | blocks.Sched
   """`targets_of` the style (and morph) files of `inputs`."""
   return targets_of(inputs.spec, inputs.style_specs, variables, waves=inputs.styles,
                     variation=inputs.variation, morph=inputs.morph_specs,
-                    morph_waves=inputs.morphs, n_samples=inputs.n_samples)
+                    morph_waves=inputs.morphs, plan=inputs.plan, n_samples=inputs.n_samples)
 
 
 def shaper_of(variation: Variation, sample_rate: int

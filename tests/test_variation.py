@@ -1,6 +1,7 @@
 """Textures that change: targets interpolated term by term (against closed forms), mixed by
 weight, morphed along an output, and level and tilt curves applied to it."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from scipy import stats
 import jaxstyle
 from jaxstyle import InputError
 from jaxstyle import batch
+from jaxstyle import blocks
 from jaxstyle import config
 from jaxstyle import curves
 from jaxstyle import examples
@@ -132,6 +134,29 @@ def test_a_morph_starts_as_its_style_and_ends_as_the_other(small):
   assert d(a, last) > d(a, first) and d(b, first) > d(b, last)
 
 
+@pytest.mark.parametrize("kind", curves.MORPH_CURVES)
+def test_a_morphs_first_block_has_its_styles_targets_and_its_last_the_others(small, kind):
+  a = examples.birds_and_rain(duration_s=1.0, seed=7)
+  b = examples.tones(duration_s=1.0, seed=8)
+  n_samples = 14 * SR
+  plan, spec = config.in_blocks(small, n_samples, morph=True)
+  style_a, style_b = (jaxstyle.spectrogram(y, small) for y in (a, b))
+  at = inputs.targets_of(spec, [style_a], None, waves=[a], morph=[style_b], morph_waves=[b],
+                         variation=inputs.Variation(morph_to=("b",), morph_curve=kind),
+                         plan=plan, n_samples=n_samples)
+  middle_s = blocks.middles(plan, n_samples) / SR
+  assert middle_s.size > 2
+  # The Grams as matrices; the diversity term's reference holds both styles throughout.
+  terms = lambda t: (t._replace(style=None, gram={k: f.T @ f for k, f in t.gram.items()}))  # noqa: E731
+  for t_s, style, y in ((middle_s[0], style_a, a), (middle_s[-1], style_b, b)):
+    want = terms(batch.targets(spec, [style], None, [y]))
+    for got, expected in zip(jax.tree.leaves(terms(at(t_s))), jax.tree.leaves(want), strict=True):
+      np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+  one_to_end = [float(jnp.sum((at(t).spectrum - at(middle_s[-1]).spectrum) ** 2))
+                for t in middle_s]
+  assert all(np.diff(one_to_end) < 0), one_to_end
+
+
 def test_a_level_curve_is_followed_within_a_db(small):
   rng = np.random.default_rng(0)
   y = rng.standard_normal(6 * SR).astype(np.float32)
@@ -164,7 +189,7 @@ def test_curves_refuse_what_they_cannot_follow(tmp_path):
   with pytest.raises(InputError, match="must increase"):
     curves.Curve((0.0, 2.0, 1.0), (0.0, 1.0, 0.5), "--level_db")
   with pytest.raises(InputError, match=r"in \[0, 1\]"):
-    curves.morph(curves.Curve((0.0, 1.0), (0.0, 1.5), "--morph_curve"), 2.0)
+    curves.morph(curves.Curve((0.0, 1.0), (0.0, 1.5), "--morph_curve"), 0.0, 2.0)
   path = tmp_path / "c.csv"
   path.write_text("seconds,db\n0,0\n2,-6\n")
   assert inputs.curve(str(path), name="--level_db").at(1.0) == pytest.approx(-3.0)
