@@ -1,10 +1,11 @@
 """Long textures in bounded memory: blocks, each continuing the audio of the one before.
 
 An output longer than `config.block_s` is made block by block, so memory is that of
-one block whatever the length. Every block is `block_s` long and optimised against the
-same style targets. Block k > 0 starts from `PREFIX_S` of block k-1's audio `a` (from
-its sample `step`; block k-1 runs on past `a` to `EDGE_S` before its end, which its
-zero-padded convs and STFT colour):
+one block whatever the length. The blocks are all as long, at most `block_s`, and share
+the output evenly (a last block that added a short remainder cost a whole block's
+time), each optimised against the same style targets. Block k > 0 starts from
+`PREFIX_S` of block k-1's audio `a` (from its sample `step`; block k-1 runs on past `a`
+to `EDGE_S` before its end, which its zero-padded convs and STFT colour):
 
 - the STFT frames that see only `a` are held fixed (the prefix: the statistics see
   what is heard before the block);
@@ -103,7 +104,8 @@ def check(spec: synthesis.Spec, block_s: float, n_samples: int, *, morph: bool =
 
 
 def plan(r: representation_lib.Representation, block_s: float, n_samples: int) -> Plan:
-  """The `Plan` of an output of `n_samples` in blocks of `block_s` seconds."""
+  """The `Plan` of an output of `n_samples` in blocks of at most `block_s` seconds, which
+  share it evenly: each adds `step`, the last the rest (at most `n_blocks` hops less)."""
   hop, n_fft = r.hop_length, r.n_fft
   frames = lambda s: max(int(round(s * r.sample_rate / hop)), 1)  # noqa: E731
   block, prefix, edge, settle, cross = (hop * frames(s) for s in (
@@ -112,11 +114,15 @@ def plan(r: representation_lib.Representation, block_s: float, n_samples: int) -
   held = (fade - n_fft // 2) // hop + 1
   switch = held * hop - n_fft // 2
   join = switch + settle
-  step = block - edge - max(prefix, join + cross)
+  lead = edge + max(prefix, join + cross)  # what a block holds beyond the step it adds
+  step = block - lead
   if held < 1 or step < prefix // 2:
     raise InputError(f"config.block_s={block_s} s is too short for blocks that continue "
                      f"{PREFIX_S} s of audio at n_fft={n_fft}")
   n_blocks = max(math.ceil((n_samples - join) / step), 1)
+  if n_blocks > 1:  # they share the output evenly: none is optimised to add a remainder
+    step = min(step, hop * math.ceil((n_samples - join) / (n_blocks * hop)))
+    block = step + lead
   ramp = int(round(RAMP_S * r.sample_rate / hop))
   return Plan(block, prefix, held, switch, fade, join, cross, step, n_blocks, ramp)
 

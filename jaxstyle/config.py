@@ -335,9 +335,9 @@ def spec(c: ml_collections.ConfigDict, *, n_samples: int) -> synthesis.Spec:
 
 def in_blocks(c: ml_collections.ConfigDict, n_samples: int, *, morph: bool = False
               ) -> tuple[blocks.Plan, synthesis.Spec]:
-  """The `blocks.Plan` of an output of `n_samples` in blocks of `c.block_s` (a morph's:
-  at most `blocks.MORPH_BLOCK_S`) and the spec of one block; raises `InputError` if
-  blocks cannot make it (`blocks.check`)."""
+  """The `blocks.Plan` of an output of `n_samples` in blocks of at most `c.block_s` (a
+  morph's: at most `blocks.MORPH_BLOCK_S`) and the spec of one block; raises `InputError`
+  if blocks cannot make it (`blocks.check`)."""
   block_s = min(c.block_s, blocks.MORPH_BLOCK_S) if morph else c.block_s
   blocks.check(spec(c, n_samples=n_samples), block_s, n_samples, morph=morph)
   p = blocks.plan(representation_spec(c), block_s, n_samples)

@@ -67,6 +67,11 @@ def test_the_plan_covers_the_output(tiny, seconds):
   p = blocks.plan(config.representation_spec(c), c.block_s, n)
   assert p.join + (p.n_blocks - 1) * p.step < n <= p.join + p.n_blocks * p.step or (
       p.n_blocks == 1 and n <= p.join + p.step)
+  # No longer than block_s, and they share it evenly: the last adds as much as the others,
+  # but for a hop each (steps are whole hops).
+  last = n - p.join - (p.n_blocks - 1) * p.step
+  assert p.block < c.block_s * RATE + c.hop_length
+  assert p.n_blocks == 1 or p.step - last < p.n_blocks * c.hop_length, (p.step, last)
   # The held frames are all those that end before the fade.
   last_end = lambda t: t * c.hop_length + c.n_fft // 2  # noqa: E731
   assert last_end(p.held - 1) <= p.fade < last_end(p.held) and p.fade < p.prefix < p.block
