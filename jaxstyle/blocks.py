@@ -16,6 +16,13 @@ to `EDGE_S` before its end, which its zero-padded convs and STFT colour):
 - Griffin-Lim holds the prefix's phases, so the block's audio is `a` wherever only
   prefix frames cover it.
 
+A morph gives each block its own targets (`morph`). A block's statistics count its held
+frames, which were made for the block before's targets, so block k > 0 aims at its own
+moved towards those by the held frames' share (`held_share`): then its new frames aim
+at its own. Aimed at its own, they made up for the held frames: after a step in the
+targets, the texture was near them only a block later (BUILD.md "A morph's held
+frames").
+
 The output crosses from block k-1 to block k (equal power, over `CROSS_S`) only
 `SETTLE_S` after the held frames: the optimiser makes an onset in the first 0.3 s of
 new texture (with the modulation terms; BUILD.md "Long outputs"), which the output
@@ -141,6 +148,12 @@ def joins(p: Plan) -> list[tuple[int, int]]:
   return [(p.join + k * p.step, p.join + k * p.step + p.cross // 2) for k in range(1, p.n_blocks)]
 
 
+def held_share(p: Plan, hop_length: int) -> float:
+  """The share of a block k > 0's STFT frames (one per `hop_length` samples) that are
+  held: their weight in its statistics, which average over its frames."""
+  return p.held * hop_length / p.block
+
+
 @dataclasses.dataclass
 class Block:
   """One block's part of the output, and how its synthesis went."""
@@ -202,7 +215,8 @@ def synthesize(spec: synthesis.Spec, targets: objective.Targets | Schedule, p: P
     spec: the spec of one block (`n_samples` is `p.block`) that `check` passes.
     targets: the style's (`synthesis.targets`), or a function of the output's time
       (seconds) giving each block its own: called at the middle of the output the block
-      adds (`middles`; a morph: `objective.interpolate`).
+      adds (`middles`; a morph: `objective.interpolate`), block k > 0's moved towards
+      block k-1's by `held_share`.
     p: the output's `plan`.
     n_samples: output samples; the blocks' audio adds up to exactly this.
     seed: block k uses noise from `jax.random.fold_in(key(seed), k)` (block 0 as a
@@ -224,14 +238,18 @@ def synthesize(spec: synthesis.Spec, targets: objective.Targets | Schedule, p: P
   # Equal power, its gains flat at both ends: a sine's onset flagged the flux measure.
   u = 0.5 - 0.5 * np.cos(np.pi * (np.arange(p.cross) + 0.5) / p.cross)
   fade_in = np.sin(0.5 * np.pi * u).astype(np.float32)
-  done, a, tail, at_s = 0, None, None, middles(p, n_samples) / rate
+  done, a, tail, before, at_s = 0, None, None, None, middles(p, n_samples) / rate
+  share = held_share(p, spec.representation.hop_length)
   for k in range(p.n_blocks):
     key = jax.random.fold_in(jax.random.key(seed), k)
     start = 0 if k == 0 else p.join
     end = min(p.join + p.step, start + n_samples - done)
-    t = targets_at(at_s[k])
-    hold = None if k == 0 else one(_hold(spec, p, a, t, key))
-    (res,) = batch.run(spec, one(t), key[None], variables=variables, hold=hold)
+    t = goal = targets_at(at_s[k])
+    if k and callable(targets):  # its statistics count the held frames, made for `before`
+      goal = _interpolate(t, before, jnp.float32(share))
+    before = t
+    hold = None if k == 0 else one(_hold(spec, p, a, goal, key))
+    (res,) = batch.run(spec, one(goal), key[None], variables=variables, hold=hold)
     z = res.audio if shaper is None else shaper(res.audio, done - start)
     y = np.array(z[start:end])
     if k:

@@ -1,6 +1,8 @@
 """Textures that change: targets interpolated term by term (against closed forms), mixed by
 weight, morphed along an output, and level and tilt curves applied to it."""
 
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -155,6 +157,38 @@ def test_a_morphs_first_block_has_its_styles_targets_and_its_last_the_others(sma
   one_to_end = [float(jnp.sum((at(t).spectrum - at(middle_s[-1]).spectrum) ** 2))
                 for t in middle_s]
   assert all(np.diff(one_to_end) < 0), one_to_end
+
+
+def test_a_morphs_block_aims_its_held_frames_at_the_targets_they_were_made_for(
+    small, monkeypatch):
+  """A block's Gram averages over its frames. After a block with A's targets, a block
+  with B's holds frames made for A: it aims at the Gram of A's frames where it holds them
+  and B's after (computed on such a spectrogram), so its new frames aim at B's."""
+  plan, spec = config.in_blocks(small, 8 * SR, morph=True)
+  # Each clip repeats what the held frames span, so any stretch of it has its Gram.
+  a, b = (np.resize(y[:plan.held * small.hop_length], plan.block) for y in (
+      examples.birds_and_rain(duration_s=2.0, seed=7), examples.tones(duration_s=2.0, seed=8)))
+  style_a, style_b = (jaxstyle.spectrogram(y, small) for y in (a, b))
+  t_a, t_b = (batch.targets(spec, [s], None, [y]) for s, y in ((style_a, a), (style_b, b)))
+  aimed = []
+
+  def run(spec, targets, keys, **kwargs):
+    aimed.append(jax.tree.map(lambda x: x[0], targets))
+    return [types.SimpleNamespace(audio=b)]
+
+  monkeypatch.setattr(blocks.batch, "run", run)
+  middle_1 = blocks.middles(plan, 8 * SR)[1] / SR
+  list(blocks.synthesize(spec, lambda t_s: t_a if t_s < middle_1 else t_b, plan,
+                         n_samples=8 * SR))
+  both = np.concatenate([style_a[:plan.held], style_b[plan.held:]])
+  want = batch.targets(spec, [both], None, [b])
+  gram = lambda t: {k: np.asarray(f.T @ f) for k, f in t.gram.items()}  # noqa: E731
+  off = lambda t, k, g: np.linalg.norm(gram(t)[k] - g) / np.linalg.norm(g)  # noqa: E731
+  for k, g in gram(want).items():
+    assert off(aimed[1], k, g) < 0.05 < 0.2 < off(t_b, k, g), (off(aimed[1], k, g), off(t_b, k, g))
+  assert len(aimed) == plan.n_blocks
+  for k, g in gram(t_a).items():  # block 0 holds no frames: its own targets
+    np.testing.assert_allclose(gram(aimed[0])[k], g)
 
 
 def test_a_level_curve_is_followed_within_a_db(small):
